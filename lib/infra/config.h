@@ -1,0 +1,70 @@
+/*
+ * config.h: the service's configuration.
+ *
+ * Read from a "key = value" file ('#' starts a comment), then overridden by
+ * the environment: GITTINKERER_<KEY> in upper case.  A secret key may
+ * instead be given as <key>_file naming a file that holds the value (its
+ * trailing newline is dropped), in the file or the environment, so secrets
+ * need not sit in the configuration or in a process's environment.
+ *
+ * Every value is validated when loaded; an unknown key or a bad value stops
+ * the load with a message naming the key.
+ */
+#ifndef GT_CONFIG_H
+#define GT_CONFIG_H
+
+#include <stddef.h>
+
+struct config {
+	/* The worker pool. */
+	char	*listen;		/* listen: unix:PATH or HOST:PORT */
+	int	 workers;		/* workers: processes in the pool */
+	long	 max_requests;		/* max_requests: recycle after; 0 never */
+	int	 drain_timeout_s;	/* drain_timeout: seconds to finish */
+	int	 log_level;		/* log_level: an enum log_level */
+
+	/* PostgreSQL. */
+	char	*database_url;		/* database_url (secret): conninfo */
+	int	 db_connect_timeout_ms;	/* db_connect_timeout_ms */
+	int	 statement_timeout_ms;	/* statement_timeout_ms */
+	char	*migrations_dir;	/* migrations_dir */
+
+	/* Redis. */
+	char	*redis;			/* redis: HOST:PORT or unix:PATH */
+	char	*redis_password;	/* redis_password (secret) */
+	int	 redis_connect_timeout_ms; /* redis_connect_timeout_ms */
+	int	 redis_command_timeout_ms; /* redis_command_timeout_ms */
+
+	/* /health. */
+	int	 health_timeout_ms;	/* health_timeout_ms: per dependency */
+
+	/* Authentication. */
+	char	**operator_tokens;	/* operator_tokens (secret), comma list */
+	size_t	 operator_tokens_n;
+	char	**admin_tokens;		/* admin_tokens (secret), comma list */
+	size_t	 admin_tokens_n;
+	char	*webhook_secret;	/* webhook_secret (secret) */
+
+	/* Runs. */
+	char	*artifacts_root;	/* artifacts_root */
+};
+
+/*
+ * Loads the configuration: defaults, then the file at path (none when path
+ * is NULL), then the environment.  Returns a new configuration, or NULL
+ * with a one-line message in err (of errlen bytes) naming the key or line
+ * that is wrong.  The caller frees it with config_free().
+ */
+struct config	*config_load(const char *path, char *err, size_t errlen);
+
+/* Frees a configuration and wipes its secrets.  Accepts NULL. */
+void		 config_free(struct config *);
+
+/*
+ * The path to use when none was given on the command line: the
+ * GITTINKERER_CONFIG environment variable, else NULL (defaults and
+ * environment only).
+ */
+const char	*config_default_path(void);
+
+#endif

@@ -1,0 +1,17 @@
+/*
+ * controllers.h: the route handlers.
+ *
+ * A controller parses and validates its input, calls one use case through
+ * the ports the wiring gave it, and writes the answer.  Each takes the
+ * application (struct app, see app.h) as its context.
+ */
+#ifndef GT_CONTROLLERS_H
+#define GT_CONTROLLERS_H
+
+struct request;
+struct response;
+
+/* GET /health */
+void	 ctl_health(void *app, struct request *, struct response *);
+
+#endif

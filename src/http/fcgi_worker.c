@@ -1,0 +1,286 @@
+/*
+ * fcgi_worker.c: the request loop of one worker process.
+ *
+ * Workers share the listening socket.  Each waits in ppoll(2) for a
+ * connection with SIGTERM unblocked only for the duration of the wait, so
+ * the stop request is seen either before a request is taken or after it
+ * is answered, never in the middle of one.  The socket is non-blocking:
+ * when another worker wins the race for a connection, libfcgi's accept
+ * fails with EAGAIN and this worker simply waits again.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "domain/arena.h"
+#include "domain/text.h"
+#include "http/app.h"
+#include "http/dispatch.h"
+#include "http/fcgi_worker.h"
+#include "http/request.h"
+#include "http/response.h"
+#include "infra/clock.h"
+#include "infra/log.h"
+#include "infra/random.h"
+
+#define FILE_CHUNK	65536
+#define REQUEST_ID_MAX	64
+
+static volatile sig_atomic_t	 stopping;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static ssize_t
+fcgi_read(void *ctx, char *buf, size_t n)
+{
+	FCGX_Stream	*in = ctx;
+	int		 got;
+
+	if (n > INT32_MAX)
+		n = INT32_MAX;
+	got = FCGX_GetStr(buf, (int)n, in);
+	return got < 0 ? -1 : got;
+}
+
+/* Whether an id passed by the proxy is safe to echo and log. */
+static int
+request_id_ok(const char *id)
+{
+	size_t	 i;
+
+	if (id == NULL || id[0] == '\0')
+		return 0;
+	for (i = 0; id[i] != '\0'; i++) {
+		if (i == REQUEST_ID_MAX)
+			return 0;
+		if (!((id[i] >= 'a' && id[i] <= 'z') ||
+		    (id[i] >= 'A' && id[i] <= 'Z') ||
+		    (id[i] >= '0' && id[i] <= '9') || id[i] == '-' ||
+		    id[i] == '_' || id[i] == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+static void
+write_file(FCGX_Stream *out, int fd, off_t len)
+{
+	char	 chunk[FILE_CHUNK];
+	ssize_t	 got;
+
+	while (len > 0) {
+		got = read(fd, chunk, len < FILE_CHUNK ? (size_t)len :
+		    FILE_CHUNK);
+		if (got == -1 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			log_event(LOG_ERROR, "file_short_read", NULL);
+			return;
+		}
+		if (FCGX_PutStr(chunk, (int)got, out) == -1)
+			return;
+		len -= got;
+	}
+}
+
+static void
+write_response(FCGX_Stream *out, struct response *resp, const char *req_id)
+{
+	size_t	 i;
+	off_t	 len;
+
+	len = resp->file_fd >= 0 ? resp->file_len : (off_t)resp->body.len;
+	if (resp->body.oom || resp->jw.error) {
+		log_event(LOG_ERROR, "response_incomplete", NULL);
+		resp_from_err(resp, GT_ERR_NOMEM, NULL);
+		len = (off_t)resp->body.len;
+	}
+
+	/* RFC 3875, section 6.3.3: the Status header of a CGI response. */
+	FCGX_FPrintF(out, "Status: %d %s\r\nContent-Type: %s\r\n"
+	    "Cache-Control: no-store\r\nX-Request-Id: %s\r\n"
+	    "Content-Length: %lld\r\n", resp->status,
+	    resp_reason(resp->status), resp->content_type, req_id,
+	    (long long)len);
+	for (i = 0; i < resp->nheaders; i++)
+		FCGX_FPrintF(out, "%s: %s\r\n", resp->headers[i].name,
+		    resp->headers[i].value);
+	FCGX_PutS("\r\n", out);
+
+	if (resp->file_fd >= 0)
+		write_file(out, resp->file_fd, resp->file_len);
+	else if (resp->body.len > 0)
+		FCGX_PutStr(resp->body.data, (int)resp->body.len, out);
+}
+
+static void
+serve(FCGX_Request *fr, struct app *app, struct arena *arena,
+    struct response *resp)
+{
+	struct request		 req;
+	struct body_reader	 br;
+	const char		*uri, *q, *cl, *id;
+	char			 gen[33], status[8], ms[32];
+	int64_t			 start = clock_mono_ms(), n;
+
+	arena_reset(arena);
+	memset(&req, 0, sizeof(req));
+	req.arena = arena;
+	req.env = fr->envp;
+
+	id = FCGX_GetParam("REQUEST_ID", fr->envp);
+	if (!request_id_ok(id)) {
+		if (random_hex(gen, 16) == -1)
+			snprintf(gen, sizeof(gen), "%lld",
+			    (long long)clock_now_ms());
+		id = gen;
+	}
+	req.request_id = id;
+	log_set_request_id(id);
+
+	req.method = FCGX_GetParam("REQUEST_METHOD", fr->envp);
+	if (req.method == NULL)
+		req.method = "GET";
+	uri = FCGX_GetParam("REQUEST_URI", fr->envp);
+	if (uri == NULL)
+		uri = FCGX_GetParam("DOCUMENT_URI", fr->envp);
+	if (uri == NULL)
+		uri = "/";
+	q = strchr(uri, '?');
+	req.path = q != NULL ? arena_strndup(arena, uri, (size_t)(q - uri)) :
+	    uri;
+	req.query = q != NULL ? q + 1 : "";
+	req.remote_addr = FCGX_GetParam("REMOTE_ADDR", fr->envp);
+
+	resp_reset(resp, arena);
+	req.content_length = -1;
+	cl = FCGX_GetParam("CONTENT_LENGTH", fr->envp);
+	if (cl != NULL && *cl != '\0') {
+		if (parse_int64(cl, 0, INT64_MAX, &n) == -1) {
+			resp_error(resp, 400, "invalid_parameter",
+			    "The Content-Length header is malformed.");
+			goto out_write;
+		}
+		req.content_length = n;
+	}
+
+	if (req.path == NULL) {
+		resp_from_err(resp, GT_ERR_NOMEM, NULL);
+		goto out_write;
+	}
+	br.ctx = fr->in;
+	br.read = fcgi_read;
+	dispatch(&app->dispatch, &req, &br, resp);
+
+out_write:
+	write_response(fr->out, resp, id);
+
+	snprintf(status, sizeof(status), "%d", resp->status);
+	snprintf(ms, sizeof(ms), "%lld", (long long)(clock_mono_ms() - start));
+	log_event(resp->status >= 500 ? LOG_ERROR : LOG_INFO, "request",
+	    "method", req.method, "path", req.path, "route",
+	    req.route != NULL ? req.route->name : NULL, "status", status,
+	    "ms", ms, NULL);
+	log_set_request_id(NULL);
+}
+
+/* Signals: SIGTERM and SIGINT ask to stop; they are blocked but in ppoll. */
+static int
+setup_signals(sigset_t *waitmask)
+{
+	struct sigaction	 sa;
+	sigset_t		 block;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
+	    sigaction(SIGINT, &sa, NULL) == -1)
+		return -1;
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) == -1 ||
+	    sigaction(SIGHUP, &sa, NULL) == -1)
+		return -1;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &block, waitmask) == -1)
+		return -1;
+	sigdelset(waitmask, SIGTERM);
+	sigdelset(waitmask, SIGINT);
+	return 0;
+}
+
+int
+fcgi_worker_run(int listen_fd, struct app *app, long max_requests)
+{
+	FCGX_Request	 fr;
+	struct arena	*arena = NULL;
+	struct response	 resp;
+	struct pollfd	 pfd;
+	sigset_t	 waitmask;
+	long		 served = 0;
+	int		 flags, rc = 1;
+
+	resp_init(&resp);
+	if (setup_signals(&waitmask) == -1) {
+		log_event(LOG_ERROR, "worker_signals_failed", "error",
+		    strerror(errno), NULL);
+		return 1;
+	}
+
+	/* A worker outliving its supervisor would serve on unattended. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		return 0;
+
+	if ((flags = fcntl(listen_fd, F_GETFL)) == -1 ||
+	    fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) == -1 ||
+	    FCGX_Init() != 0 ||
+	    FCGX_InitRequest(&fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0 ||
+	    (arena = arena_new()) == NULL) {
+		log_event(LOG_ERROR, "worker_setup_failed", NULL);
+		goto out_free;
+	}
+
+	pfd.fd = listen_fd;
+	pfd.events = POLLIN;
+	while (!stopping && (max_requests == 0 || served < max_requests)) {
+		if (ppoll(&pfd, 1, NULL, &waitmask) == -1) {
+			if (errno == EINTR)
+				continue;
+			log_event(LOG_ERROR, "worker_poll_failed", "error",
+			    strerror(errno), NULL);
+			goto out_finish;
+		}
+		if (FCGX_Accept_r(&fr) < 0)
+			continue;
+		serve(&fr, app, arena, &resp);
+		FCGX_Finish_r(&fr);
+		served++;
+	}
+	rc = 0;
+
+out_finish:
+	FCGX_Free(&fr, 1);
+out_free:
+	arena_free(arena);
+	resp_free(&resp);
+	return rc;
+}

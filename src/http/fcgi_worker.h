@@ -1,0 +1,17 @@
+/*
+ * fcgi_worker.h: a worker's FastCGI request loop.
+ */
+#ifndef GT_FCGI_WORKER_H
+#define GT_FCGI_WORKER_H
+
+struct app;
+
+/*
+ * Serves requests arriving on listen_fd, one at a time, until SIGTERM or
+ * SIGINT (the request in hand is finished first) or until max_requests
+ * were served (0: no limit).  Returns the process's exit status: 0 after a
+ * stop or a completed quota, 1 when FastCGI could not be set up.
+ */
+int	 fcgi_worker_run(int listen_fd, struct app *, long max_requests);
+
+#endif
