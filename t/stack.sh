@@ -389,9 +389,7 @@ pg_postmaster_pid() {
 	live_pid "$PGDATA_DIR/postmaster.pid" postgres "$PGDATA_DIR"
 }
 
-# Creates the cluster once.  Authentication is written in full: peer for
-# the superuser through the socket (this script's own use), trust on
-# loopback for the service's role on its database, nothing else.
+# Creates the cluster once.
 pg_init() {
 	local bin=$1 user version
 
@@ -417,19 +415,22 @@ pg_init() {
 		return 1
 	fi
 
-	cat >"$PGDATA_DIR/pg_hba.conf" <<EOF
-# Written by t/stack.sh.
-# TYPE	DATABASE	USER		ADDRESS		METHOD
-local	all		$user				peer
-host	gittinkerer	gittinkerer	127.0.0.1/32	trust
-EOF
 	printf "\n# The stack's settings, rewritten at each start.\ninclude = 'stack.conf'\n" \
 	    >>"$PGDATA_DIR/postgresql.conf"
-	chown "$user:" "$PGDATA_DIR/pg_hba.conf"
 }
 
 # A test server: loopback only, durability traded for speed.
+# Authentication is written in full: peer for the superuser through the
+# socket (this script's own use), trust on loopback for the service's role,
+# nothing else.  The role may create databases, since the migration tests
+# work in scratch databases of their own.
 pg_settings() {
+	cat >"$PGDATA_DIR/pg_hba.conf" <<EOF
+# Written by t/stack.sh at each start.
+# TYPE	DATABASE	USER		ADDRESS		METHOD
+local	all		$(pg_user)				peer
+host	all		gittinkerer	127.0.0.1/32	trust
+EOF
 	cat >"$PGDATA_DIR/stack.conf" <<EOF
 # Written by t/stack.sh at each start.
 listen_addresses = '127.0.0.1'
@@ -443,7 +444,7 @@ synchronous_commit = on
 logging_collector = off
 log_line_prefix = '%m [%p] %q%u@%d '
 EOF
-	chown "$(pg_user):" "$PGDATA_DIR/stack.conf"
+	chown "$(pg_user):" "$PGDATA_DIR/stack.conf" "$PGDATA_DIR/pg_hba.conf"
 }
 
 pg_start() {
@@ -515,8 +516,9 @@ pg_create_db() {
 	bin=$(pg_bin)
 	if ! as_pg "$bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$PGSOCK_DIR" \
 	    -p "$PG_PORT" -U "$(pg_user)" -d postgres >>"$PG_LOG" 2>&1 <<'EOF'; then
-SELECT 'CREATE ROLE gittinkerer LOGIN'
+SELECT 'CREATE ROLE gittinkerer LOGIN CREATEDB'
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'gittinkerer') \gexec
+ALTER ROLE gittinkerer CREATEDB;
 SELECT 'CREATE DATABASE gittinkerer OWNER gittinkerer'
 WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'gittinkerer') \gexec
 EOF
