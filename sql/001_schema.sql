@@ -64,6 +64,12 @@ CREATE TABLE runs (
     requested_by	text
 			CONSTRAINT runs_requested_by
 			CHECK (gt_login_ok(requested_by)),
+    -- Who the per-requester rate limit counts: requested_by, the
+    -- commenter's login, or the API caller's role ("role:operator"), so
+    -- that the limits can be counted here when Redis is down.
+    requester		text NOT NULL
+			CONSTRAINT runs_requester
+			CHECK (char_length(requester) BETWEEN 1 AND 64),
 
     created_at		timestamptz NOT NULL DEFAULT now(),
     started_at		timestamptz,
@@ -155,6 +161,9 @@ CREATE INDEX runs_list_idx ON runs (created_at DESC, id DESC);
 CREATE INDEX runs_list_status_idx ON runs (status, created_at DESC, id DESC);
 CREATE INDEX runs_list_repo_idx ON runs (repo_key, created_at DESC, id DESC);
 
+-- Counting a requester's recent runs, when the limits come from here.
+CREATE INDEX runs_requester_idx ON runs (requester, created_at);
+
 -- The dispatcher: queued runs oldest first, running runs by heartbeat
 -- (to find the stale ones), and the active run of a target (two runs on
 -- one target never run at once; cancel from a comment finds it here).
@@ -224,6 +233,7 @@ BEGIN
 	OR NEW.target_number <> OLD.target_number
 	OR NEW.instruction <> OLD.instruction OR NEW.source <> OLD.source
 	OR NEW.requested_by IS DISTINCT FROM OLD.requested_by
+	OR NEW.requester <> OLD.requester
 	OR NEW.created_at <> OLD.created_at
 	OR (OLD.started_at IS NOT NULL
 	    AND NEW.started_at IS DISTINCT FROM OLD.started_at)

@@ -657,7 +657,7 @@ refused(PGconn *c, const char *what, const char *sql, int n,
 
 #define INSERT_RUN \
 	"INSERT INTO runs (repo, target_type, target_number, instruction, " \
-	"source) VALUES ($1, $2, $3, $4, 'api')"
+	"source, requester) VALUES ($1, $2, $3, $4, 'api', 'role:operator')"
 
 /* Inserts a run with these fields; asserts it is accepted. */
 static void
@@ -710,8 +710,9 @@ run_in(PGconn *c, const char *status)
 			st = &states[i];
 	ck_assert_ptr_nonnull(st);
 	snprintf(sql, sizeof(sql), "INSERT INTO runs (repo, target_type, "
-	    "target_number, instruction, source%s) VALUES ('octo/widgets', "
-	    "'issue', 12, 'fix it', 'api'%s) RETURNING id", st->cols,
+	    "target_number, instruction, requester, source%s) VALUES "
+	    "('octo/widgets', 'issue', 12, 'fix it', 'alice', 'api'%s) "
+	    "RETURNING id", st->cols,
 	    st->vals);
 	return value(c, sql);
 }
@@ -834,8 +835,8 @@ START_TEST(test_bad_requested_by_is_refused)
 	static const char *const bad[] = { "", "has space", "under_score",
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" /* 40 */ };
 	static const char sql[] = "INSERT INTO runs (repo, target_type, "
-	    "target_number, instruction, source, requested_by) VALUES "
-	    "('o/r', 'issue', 1, 'x', 'webhook', $1)";
+	    "target_number, instruction, source, requester, requested_by) "
+	    "VALUES ('o/r', 'issue', 1, 'x', 'webhook', 'alice', $1)";
 	PGconn		*c = db_conn(schema_db);
 	const char	*p[1];
 	size_t		 i;
@@ -919,8 +920,8 @@ START_TEST(test_inconsistent_runs_are_refused)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		/* The last column given wins over the default source. */
 		snprintf(sql, sizeof(sql), "INSERT INTO runs (repo, "
-		    "target_type, target_number, instruction%s%s) VALUES "
-		    "('o/r', 'issue', 1, 'x'%s%s)",
+		    "target_type, target_number, instruction, requester%s%s) "
+		    "VALUES ('o/r', 'issue', 1, 'x', 'alice'%s%s)",
 		    strstr(bad[i].cols, "source") ? "" : ", source",
 		    bad[i].cols,
 		    strstr(bad[i].cols, "source") ? "" : ", 'api'",
@@ -1036,7 +1037,8 @@ START_TEST(test_what_a_run_asks_never_changes)
 	static const char *const sets[] = { "repo = 'octo/other'",
 	    "target_number = 13", "target_type = 'pull_request'",
 	    "instruction = 'other'", "source = 'webhook'",
-	    "requested_by = 'mallory'", "created_at = created_at - "
+	    "requested_by = 'mallory'", "requester = 'mallory'",
+	    "created_at = created_at - "
 	    "interval '1 day'", "comment_kind = 'issue_comment', "
 	    "comment_id = 99" };
 	PGconn	*c = db_conn(schema_db);
@@ -1059,8 +1061,9 @@ END_TEST
 START_TEST(test_one_run_per_comment)
 {
 	static const char sql[] = "INSERT INTO runs (repo, target_type, "
-	    "target_number, instruction, source, comment_kind, comment_id) "
-	    "VALUES ('o/r', 'issue', 1, 'x', 'webhook', $1, $2)";
+	    "target_number, instruction, source, requester, comment_kind, "
+	    "comment_id) VALUES ('o/r', 'issue', 1, 'x', 'webhook', 'alice', "
+	    "$1, $2)";
 	PGconn		*c = db_conn(schema_db);
 	char		 cid[32];
 	const char	*p[] = { "issue_comment", cid };
@@ -1081,9 +1084,9 @@ END_TEST
 START_TEST(test_idempotency_key_is_unique_until_released)
 {
 	static const char sql[] = "INSERT INTO runs (repo, target_type, "
-	    "target_number, instruction, source, idempotency_key, "
-	    "request_hash) VALUES ('o/r', 'issue', 1, 'x', 'api', $1, 'h') "
-	    "RETURNING id";
+	    "target_number, instruction, source, requester, idempotency_key, "
+	    "request_hash) VALUES ('o/r', 'issue', 1, 'x', 'api', 'alice', $1, "
+	    "'h') RETURNING id";
 	PGconn		*c = db_conn(schema_db);
 	PGresult	*res;
 	char		 key[64], *id;
