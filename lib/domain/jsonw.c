@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -188,10 +189,16 @@ jw_null(struct jsonw *w)
 	buf_puts(w->out, "null");
 }
 
+/*
+ * Room for the longest finite value: a sign, DBL_MAX_10_EXP + 1 integer
+ * digits, the point, 9 decimals and the NUL.
+ */
+#define DOUBLE_TEXT_MAX	(DBL_MAX_10_EXP + 16)
+
 void
 jw_double(struct jsonw *w, double v, int decimals)
 {
-	char	 tmp[64];
+	char	 tmp[DOUBLE_TEXT_MAX];
 	size_t	 len;
 
 	if (!isfinite(v)) {

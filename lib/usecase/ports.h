@@ -64,12 +64,19 @@ struct run_filter {
 	int64_t		 limit;
 };
 
+/* What a rate limit counts. */
+enum limit_kind {
+	LIMIT_REPO,		/* runs of one repository; key: its repo_key() */
+	LIMIT_REQUESTER		/* runs of one requester; key: run_new.requester */
+};
+
 /*
  * One rate limit: at most limit run creations per window_s seconds for
  * key.  name is the limit's name in the RateLimit headers ("repo",
  * "requester").
  */
 struct limit_rule {
+	enum limit_kind	 kind;
 	const char	*name;
 	const char	*key;
 	int64_t		 limit;

@@ -21,8 +21,9 @@ seglen(const char *s)
 
 /*
  * Whether path matches pattern; on a match fills the captures of r.
- * Returns 1 on a match, 0 otherwise, -1 when a captured segment is
- * malformed.
+ * Returns 1 on a match, 0 otherwise, -1 when the path has the pattern's
+ * shape but a captured segment is malformed.  A path that would not
+ * match anyway is not blamed on its parameter: that is a 404.
  */
 static int
 match(const char *pattern, const char *path, struct request *r)
@@ -30,6 +31,7 @@ match(const char *pattern, const char *path, struct request *r)
 	const char	*p = pattern, *s = path;
 	size_t		 plen, slen, n = 0;
 	char		*value;
+	int		 bad = 0;
 
 	if (*p != '/' || *s != '/')
 		return 0;
@@ -43,7 +45,7 @@ match(const char *pattern, const char *path, struct request *r)
 				return 0;
 			value = req_percent_decode(r->arena, s, slen, 0);
 			if (value == NULL)
-				return -1;
+				bad = 1;
 			r->param_names[n] = arena_strndup(r->arena, p + 1,
 			    plen - 1);
 			r->param_values[n] = value;
@@ -55,6 +57,8 @@ match(const char *pattern, const char *path, struct request *r)
 	}
 	if (*p != '\0' || *s != '\0')
 		return 0;
+	if (bad)
+		return -1;
 	r->nparams = n;
 	return 1;
 }
