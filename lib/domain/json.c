@@ -21,6 +21,7 @@ struct parser {
 };
 
 static struct json	*parse_value(struct parser *, int depth);
+static struct json	*parse_bare_value(struct parser *, int depth);
 
 static void
 skip_ws(struct parser *ps)
@@ -331,12 +332,27 @@ parse_object(struct parser *ps, int depth)
 	}
 }
 
+/* A value and, in its node, where its text lies in the input. */
 static struct json *
 parse_value(struct parser *ps, int depth)
 {
+	const char	*start;
 	struct json	*j;
 
 	skip_ws(ps);
+	start = ps->p;
+	if ((j = parse_bare_value(ps, depth)) != NULL) {
+		j->raw = start;
+		j->rawlen = (size_t)(ps->p - start);
+	}
+	return j;
+}
+
+static struct json *
+parse_bare_value(struct parser *ps, int depth)
+{
+	struct json	*j;
+
 	if (ps->p >= ps->end)
 		return fail(ps, JSON_ERR_SYNTAX);
 	switch (*ps->p) {

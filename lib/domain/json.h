@@ -45,6 +45,8 @@ struct json {
 	struct json	*child;	/* ARRAY, OBJECT: the first element */
 	struct json	*next;	/* the next sibling */
 	size_t		 n;	/* ARRAY, OBJECT: the number of elements */
+	const char	*raw;	/* the value's text in the input */
+	size_t		 rawlen;
 };
 
 /* Why a text was refused. */
