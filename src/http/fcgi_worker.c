@@ -199,6 +199,17 @@ out_write:
 	log_set_request_id(NULL);
 }
 
+/* Whether SIGTERM or SIGINT waits, blocked, to be delivered. */
+static int
+stop_pending(void)
+{
+	sigset_t	 set;
+
+	if (sigpending(&set) == -1)
+		return 0;
+	return sigismember(&set, SIGTERM) == 1 || sigismember(&set, SIGINT) == 1;
+}
+
 /* Signals: SIGTERM and SIGINT ask to stop; they are blocked but in ppoll. */
 static int
 setup_signals(sigset_t *waitmask)
@@ -228,7 +239,8 @@ setup_signals(sigset_t *waitmask)
 }
 
 int
-fcgi_worker_run(int listen_fd, struct app *app, long max_requests)
+fcgi_worker_run(int listen_fd, struct app *app, long max_requests,
+    pid_t supervisor)
 {
 	FCGX_Request	 fr;
 	struct arena	*arena = NULL;
@@ -245,10 +257,14 @@ fcgi_worker_run(int listen_fd, struct app *app, long max_requests)
 		return 1;
 	}
 
-	/* A worker outliving its supervisor would serve on unattended. */
+	/*
+	 * A worker outliving its supervisor would serve on unattended.  The
+	 * supervisor may have died before the death signal was asked for:
+	 * then the parent is no longer the supervisor.
+	 */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() == 1)
-		return 0;
+	if (getppid() != supervisor)
+		return 1;
 
 	if ((flags = fcntl(listen_fd, F_GETFL)) == -1 ||
 	    fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) == -1 ||
@@ -268,6 +284,15 @@ fcgi_worker_run(int listen_fd, struct app *app, long max_requests)
 			log_event(LOG_ERROR, "worker_poll_failed", "error",
 			    strerror(errno), NULL);
 			goto out_finish;
+		}
+		/*
+		 * When a connection is waiting, ppoll(2) returns it without
+		 * delivering a stop signal that arrived during the last
+		 * request: the signal stays pending, so look for it here.
+		 */
+		if (stop_pending()) {
+			stopping = 1;
+			break;
 		}
 		if (FCGX_Accept_r(&fr) < 0)
 			continue;

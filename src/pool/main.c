@@ -27,6 +27,7 @@
 struct pool_main {
 	const char	*config_path;
 	long		 workers_override;	/* 0: from the configuration */
+	pid_t		 supervisor;		/* our pid, the workers' parent */
 	struct config	*cfg;			/* the configuration in force */
 };
 
@@ -63,7 +64,8 @@ worker(void *arg, int listen_fd)
 		log_event(LOG_ERROR, "worker_init_failed", NULL);
 		return 1;
 	}
-	rc = fcgi_worker_run(listen_fd, app, pm->cfg->max_requests);
+	rc = fcgi_worker_run(listen_fd, app, pm->cfg->max_requests,
+	    pm->supervisor);
 	app_free(app);
 	config_free(pm->cfg);
 	return rc;
@@ -173,6 +175,7 @@ main(int argc, char *argv[])
 	}
 
 	/* The supervisor calls load() again before the first workers. */
+	pm.supervisor = getpid();
 	hooks.arg = &pm;
 	hooks.load = load;
 	hooks.worker = worker;
