@@ -72,6 +72,14 @@ static const struct key keys[] = {
 	{ "webhook_secret", KEY_STRING, F(webhook_secret), 0, 0, 0, NULL, 1 },
 	{ "artifacts_root", KEY_STRING, F(artifacts_root), 0, 0, 0,
 	    "/var/lib/gittinkerer/artifacts", 0 },
+	{ "repo_rate_limit", KEY_INT, F(repo_rate_limit), 0, 1, 1000000,
+	    "30", 0 },
+	{ "repo_rate_window", KEY_INT, F(repo_rate_window_s), 0, 1, 2592000,
+	    "3600", 0 },
+	{ "requester_rate_limit", KEY_INT, F(requester_rate_limit), 0, 1,
+	    1000000, "20", 0 },
+	{ "requester_rate_window", KEY_INT, F(requester_rate_window_s), 0, 1,
+	    2592000, "3600", 0 },
 };
 
 #undef F

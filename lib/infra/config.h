@@ -47,6 +47,12 @@ struct config {
 
 	/* Runs. */
 	char	*artifacts_root;	/* artifacts_root */
+
+	/* Run creation limits (an admin may override a repository's). */
+	int	 repo_rate_limit;	/* repo_rate_limit: runs per window */
+	int	 repo_rate_window_s;	/* repo_rate_window: seconds */
+	int	 requester_rate_limit;	/* requester_rate_limit */
+	int	 requester_rate_window_s; /* requester_rate_window */
 };
 
 /*

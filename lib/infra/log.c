@@ -91,9 +91,14 @@ log_escape(char *out, size_t outlen, const char *str, size_t n)
 	if (outlen == 0)
 		return 0;
 	quote = needs_quotes(s, n);
+	if (quote && outlen < 3) {
+		/* No room for both quotes: a lone one would be worse. */
+		out[0] = '\0';
+		return 0;
+	}
 
 	/* Each input byte takes at most 4 output bytes; keep room for '"'. */
-	if (quote && o + 1 < outlen)
+	if (quote)
 		out[o++] = '"';
 	for (i = 0; i < n; i++) {
 		if (o + 6 >= outlen)

@@ -7,7 +7,8 @@
 #   a. a worker killed with SIGKILL is replaced, and only the request it
 #      held may fail;
 #   b. SIGHUP starts a new generation of workers and drops no request;
-#   c. SIGTERM lets the requests in hand finish, within the drain timeout;
+#   c. SIGTERM lets the requests in hand finish, within the drain timeout,
+#      and no worker takes a request queued behind them;
 #   d. a worker that served max_requests requests exits and is replaced,
 #      and no request fails.
 #
@@ -426,14 +427,15 @@ health_is_slow() {
 	[[ -z "$REASON" ]]
 }
 
-# Sends one slow request for each worker, SIGTERM to the supervisor once
-# they are all in hand, and checks how the drain went.  Returns 1 with
-# the reason in REASON.
+# Sends two slow requests for each worker, SIGTERM to the supervisor once
+# every worker holds one (the others wait in the socket's queue), and
+# checks how the drain went: each worker finishes the request in hand and
+# takes no other.  Returns 1 with the reason in REASON.
 drain_slow_requests() {
 	local sup=$1 workers=$2 count=$3 drain=$4 sent_ms took_ms
 
 	REASON=''
-	load_start drain --threads "$count" --requests "$count" \
+	load_start drain --threads $((2 * count)) --requests $((2 * count)) \
 	    --timeout 20 --duration 60 || { REASON="load.py did not start"; return 1; }
 	if command -v ss >/dev/null &&
 	    ! wait_for "$IN_HAND_TIMEOUT" all_in_hand "$workers" "$count"; then
@@ -458,14 +460,17 @@ drain_slow_requests() {
 		REASON="workers outlived the supervisor"
 	elif ! load_figures drain; then
 		REASON="no load figures"
-	elif ((L_ok != count || L_failed != 0)); then
-		REASON="$L_ok of $count slow requests got 200: $L_failures"
+	elif ((L_ok != count)); then
+		REASON="$L_ok slow requests got 200, not one per worker ($count):"
+		REASON+=" $L_failures"
+	elif ((L_failed != count)); then
+		REASON="$L_failed queued requests failed, not $count: $L_failures"
 	fi
 	[[ -z "$REASON" ]]
 }
 
 case_sigterm() {
-	local name="SIGTERM lets the slow requests in hand finish, then the pool exits"
+	local name="SIGTERM lets the requests in hand finish, takes no queued one"
 	local sup workers count why=''
 
 	sup=$(pool_ready) || { fail "$name" "the pool does not answer"; return; }
