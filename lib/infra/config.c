@@ -262,6 +262,7 @@ read_secret(const char *keyname, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s_file: '%s' %s", keyname, path,
 		    ferror(f) ? "cannot be read" : "is too large");
 		fclose(f);
+		explicit_bzero(data, CONFIG_SECRET_MAX + 1);
 		free(data);
 		return NULL;
 	}
@@ -274,6 +275,7 @@ read_secret(const char *keyname, const char *path, char *err, size_t errlen)
 	if (memchr(data, '\0', n) != NULL) {
 		snprintf(err, errlen, "%s_file: '%s' holds a NUL byte", keyname,
 		    path);
+		explicit_bzero(data, n);
 		free(data);
 		return NULL;
 	}

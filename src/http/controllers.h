@@ -14,4 +14,15 @@ struct response;
 /* GET /health */
 void	 ctl_health(void *app, struct request *, struct response *);
 
+/* POST /api/runs, GET /api/runs, GET /api/runs/:run_id */
+void	 ctl_runs_create(void *app, struct request *, struct response *);
+void	 ctl_runs_list(void *app, struct request *, struct response *);
+void	 ctl_runs_get(void *app, struct request *, struct response *);
+
+/* POST /api/runs/:run_id/cancel */
+void	 ctl_runs_cancel(void *app, struct request *, struct response *);
+
+/* GET /api/runs/:run_id/artifacts/:name */
+void	 ctl_runs_artifact(void *app, struct request *, struct response *);
+
 #endif
