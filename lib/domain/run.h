@@ -134,7 +134,8 @@ int		 idempotency_key_valid(const char *s);
 
 /*
  * Whether s is an artifact name: [A-Za-z0-9][A-Za-z0-9._-]{0,127}.  Such
- * a name can hold no '/', NUL or "..", so it is safe inside one folder.
+ * a name holds no '/' or NUL and cannot be "." or "..", so it names a
+ * file inside one folder and nothing outside it.
  */
 int		 artifact_name_valid(const char *s);
 
