@@ -276,8 +276,11 @@ redis_command_timeout_ms = 200
 # /health.
 health_timeout_ms = 400
 
-# Runs.
+# Runs.  The tests give the repositories they limit an override of their
+# own, so the defaults are high enough never to get in the way.
 artifacts_root = $D/artifacts
+repo_rate_limit = 100000
+requester_rate_limit = 100000
 
 # Secrets, each in its own file (mode 0600).
 operator_tokens_file = $D/secrets/operator_tokens
