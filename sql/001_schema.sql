@@ -175,6 +175,13 @@ CREATE INDEX runs_active_target_idx
     ON runs (repo_key, target_type, target_number)
     WHERE status IN ('queued', 'running');
 
+-- Two runs on one target never run at once (runner.md): two agents
+-- pushing to one branch would fight.  Two dispatchers claiming runs of
+-- one target at the same moment cannot both succeed.
+CREATE UNIQUE INDEX runs_one_running_per_target
+    ON runs (repo_key, target_type, target_number)
+    WHERE status = 'running';
+
 -- GET /api/analytics over a window of created_at.  The included columns
 -- let the counts, durations and per-repository totals come from the index
 -- alone as the table grows into the millions.

@@ -697,10 +697,14 @@ static const struct state {
 	    ", 'cancelled', now(), 'cancelled', 'cancelled by an operator'" },
 };
 
-/* Inserts a run in the given status; returns its id, which caller frees. */
+/*
+ * Inserts a run in the given status, on an issue of its own (one target
+ * cannot have two running runs); returns its id, which caller frees.
+ */
 static char *
 run_in(PGconn *c, const char *status)
 {
+	static int		 number = 1000;
 	const struct state	*st = NULL;
 	char			 sql[512];
 	size_t			 i;
@@ -711,9 +715,8 @@ run_in(PGconn *c, const char *status)
 	ck_assert_ptr_nonnull(st);
 	snprintf(sql, sizeof(sql), "INSERT INTO runs (repo, target_type, "
 	    "target_number, instruction, requester, source%s) VALUES "
-	    "('octo/widgets', 'issue', 12, 'fix it', 'alice', 'api'%s) "
-	    "RETURNING id", st->cols,
-	    st->vals);
+	    "('octo/widgets', 'issue', %d, 'fix it', 'alice', 'api'%s) "
+	    "RETURNING id", st->cols, ++number, st->vals);
 	return value(c, sql);
 }
 
@@ -1081,6 +1084,25 @@ START_TEST(test_one_run_per_comment)
 }
 END_TEST
 
+START_TEST(test_one_running_run_per_target)
+{
+	static const char sql[] = "INSERT INTO runs (repo, target_type, "
+	    "target_number, instruction, source, requester, status, "
+	    "started_at) VALUES ($1, 'issue', 7, 'x', 'api', 'alice', "
+	    "'running', now())";
+	PGconn		*c = db_conn(schema_db);
+	const char	*p[] = { "Target/Alone" };
+
+	accepted(c, "first running run of a target", sql, 1, p);
+	p[0] = "target/alone";
+	refused(c, "second running run of a target", sql, 1, p,
+	    "runs_one_running_per_target");
+	p[0] = "target/other";
+	accepted(c, "running run of another target", sql, 1, p);
+	PQfinish(c);
+}
+END_TEST
+
 START_TEST(test_idempotency_key_is_unique_until_released)
 {
 	static const char sql[] = "INSERT INTO runs (repo, target_type, "
@@ -1243,6 +1265,7 @@ migrate_suite(void)
 	tcase_add_test(tc, test_finished_run_never_changes);
 	tcase_add_test(tc, test_what_a_run_asks_never_changes);
 	tcase_add_test(tc, test_one_run_per_comment);
+	tcase_add_test(tc, test_one_running_run_per_target);
 	tcase_add_test(tc, test_idempotency_key_is_unique_until_released);
 	tcase_add_test(tc, test_queued_run_is_notified);
 	tcase_add_test(tc, test_other_tables_check_their_rows);
