@@ -18,14 +18,14 @@
  *
  * The decision's figures, for each rule i:
  *
- *	remaining[i]	the limit less the entries in the window after the
- *			decision (0 when over it, as after a lowered limit)
- *	reset_s[i]	whole seconds, rounded up and at least 1, until the
- *			oldest entry leaves the window; 0 when the window
- *			is empty, as there is nothing to wait for
- *	retry_after_s	when refused: the longest wait, among the rules that
- *			refused, until the rule counts fewer than its limit
- *			(at least 1); 0 when allowed
+ *	remaining[i]	the limit less the entries in the window after
+ *			the decision (0 when over it: a lowered limit)
+ *	reset_s[i]	whole seconds, rounded up and at least 1, until
+ *			the oldest entry leaves the window; 0 when the
+ *			window is empty, as there is nothing to wait for
+ *	retry_after_s	when refused: the longest wait, among the rules
+ *			that refused, until the rule counts fewer than
+ *			its limit (at least 1); 0 when allowed
  *
  * Errors: GT_ERR_UNAVAILABLE when Redis could not be reached (the caller
  * falls back to the database); GT_ERR_INTERNAL, logged as
@@ -39,7 +39,7 @@
  *
  * Note: the keys of one decision may lie in different hash slots, which
  * Redis Cluster refuses; this limiter wants one server (or a primary with
- * replicas).
+ * replicas), of version 5 or later, whose scripts may write after TIME.
  */
 #ifndef GT_LIMITER_REDIS_H
 #define GT_LIMITER_REDIS_H

@@ -24,7 +24,7 @@ struct rconn;
 
 /* A script and its SHA-1 in hexadecimal, as EVALSHA wants it. */
 struct redis_script {
-	const char	*text;		/* not copied: a string constant */
+	const char	*text;		/* not copied: a constant */
 	char		 sha[41];
 };
 

@@ -48,8 +48,9 @@ void			 run_cache_redis_free(struct run_cache_redis *);
  * get copies the JSON text into the arena and answers GT_OK, or
  * GT_ERR_NOT_FOUND when nothing is cached, GT_ERR_UNAVAILABLE when Redis
  * could not be reached, GT_ERR_NOMEM, or GT_ERR_INTERNAL (logged) when
- * Redis answered with an error (a key of another type, say).  put and
- * invalidate log their failures as event=run_cache_failed.
+ * Redis answered with an error (a key of another type, say) or the id is
+ * far longer than a run id.  put and invalidate log their failures as
+ * event=run_cache_failed.
  */
 void			 run_cache_redis_port(struct run_cache_redis *,
 			    struct run_cache *out);

@@ -138,7 +138,9 @@ static void
 fixture_close(struct fixture *f)
 {
 	char		 keys[4][128];
-	const char	*argv[] = { "DEL", keys[0], keys[1], keys[2], keys[3] };
+	const char	*argv[] = {
+		"DEL", keys[0], keys[1], keys[2], keys[3]
+	};
 	int		 i;
 
 	for (i = 0; i < 2; i++) {
