@@ -1,7 +1,7 @@
 /*
  * limiter_redis.c: sliding-window rate limits in Redis sorted sets.
  */
-#include "config.h"
+#include <config.h>	/* the build's, not infra/config.h beside this file */
 
 #include <assert.h>
 #include <stdint.h>

@@ -33,6 +33,10 @@
  * another type, say) or an answer of the wrong shape; GT_ERR_INVALID when
  * a rule's key is longer than LIMITER_KEY_MAX bytes.
  *
+ * A member taken twice is one entry, timed by the later take.  A take
+ * answered GT_ERR_UNAVAILABLE because the answer timed out may have been
+ * recorded all the same: that creation then counts for one window.
+ *
  * Rules must be 1 to LIMIT_MAX_RULES, each with a limit and a window of at
  * least 1 and a kind of enum limit_kind: the callers build them from
  * validated configuration, and anything else is a bug (assert).

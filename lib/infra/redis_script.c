@@ -1,7 +1,7 @@
 /*
  * redis_script.c: Lua scripts by EVALSHA, falling back to EVAL.
  */
-#include "config.h"
+#include <config.h>	/* the build's, not infra/config.h beside this file */
 
 #include <assert.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /*
  * run_cache_redis.c: the run status cache in Redis.
  */
-#include "config.h"
+#include <config.h>	/* the build's, not infra/config.h beside this file */
 
 #include <assert.h>
 #include <stdio.h>
