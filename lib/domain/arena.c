@@ -5,7 +5,7 @@
  * quarter of the default block gets a block of its own, so a large body
  * does not waste the rest of a shared block.
  */
-#include "config.h"
+#include <config.h>
 
 #include <stdint.h>
 #include <stdio.h>

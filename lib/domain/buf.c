@@ -1,7 +1,7 @@
 /*
  * buf.c: the growable byte buffer.
  */
-#include "config.h"
+#include <config.h>
 
 #include <stdint.h>
 #include <stdio.h>

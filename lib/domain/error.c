@@ -1,7 +1,7 @@
 /*
  * error.c: names of the shared error codes.
  */
-#include "config.h"
+#include <config.h>
 
 #include <stddef.h>
 

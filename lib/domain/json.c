@@ -5,7 +5,7 @@
  * 7.  Recursion is bounded by JSON_MAX_DEPTH, so hostile nesting cannot
  * exhaust the stack.
  */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 

@@ -1,7 +1,7 @@
 /*
  * jsonw.c: the streaming JSON writer.
  */
-#include "config.h"
+#include <config.h>
 
 #include <float.h>
 #include <math.h>

@@ -1,7 +1,7 @@
 /*
  * run.c: the run's life cycle and the rules for its names and texts.
  */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 #include <strings.h>

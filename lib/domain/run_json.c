@@ -1,7 +1,7 @@
 /*
  * run_json.c: writing a run as JSON and reading it back.
  */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 

@@ -1,7 +1,7 @@
 /*
  * runner_io.c: the runner's payload and prompt, and its result.
  */
-#include "config.h"
+#include <config.h>
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /*
  * text.c: UTF-8 validation, integer parsing and constant-time comparison.
  */
-#include "config.h"
+#include <config.h>
 
 #include <errno.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
  * The calendar arithmetic is the proleptic Gregorian calendar's, done on
  * integers, so it needs neither the time zone database nor the locale.
  */
-#include "config.h"
+#include <config.h>
 
 #include <stdio.h>
 

@@ -1,7 +1,7 @@
 /*
  * artifacts_fs.c: listing and opening a run's artifacts.
  */
-#include "config.h"
+#include <config.h>
 
 #include <sys/stat.h>
 

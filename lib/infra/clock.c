@@ -1,7 +1,7 @@
 /*
  * clock.c: the clocks and RFC 3339 formatting.
  */
-#include "config.h"
+#include <config.h>
 
 #include <time.h>
 

@@ -6,7 +6,7 @@
  * environment and the *_file indirection all go through the same setter,
  * so a value is validated the same way wherever it came from.
  */
-#include "config.h"
+#include <config.h>
 
 #include <ctype.h>
 #include <errno.h>

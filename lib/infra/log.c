@@ -7,7 +7,7 @@
  * file opened O_APPEND each write lands whole).  A line longer than the
  * buffer is cut and ends with "truncated=1".
  */
-#include "config.h"
+#include <config.h>
 
 #include <errno.h>
 #include <stdarg.h>

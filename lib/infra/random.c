@@ -1,7 +1,7 @@
 /*
  * random.c: random bytes, UUIDs and hex strings.
  */
-#include "config.h"
+#include <config.h>
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /*
  * health.c: the health check.
  */
-#include "config.h"
+#include <config.h>
 
 #include "usecase/health.h"
 

@@ -1,7 +1,7 @@
 /*
  * runs.c: creating, reading, listing and cancelling runs.
  */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 

@@ -7,7 +7,7 @@
  * command-line tool may block, so the database is reached with libpq's
  * plain blocking calls rather than the workers' bounded connection.
  */
-#include "config.h"
+#include <config.h>
 
 #include <stdio.h>
 #include <stdlib.h>

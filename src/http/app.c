@@ -6,7 +6,7 @@
  * them, and lists the routes with their controllers, roles and body caps.
  * Reading this file shows the whole graph of a worker.
  */
-#include "config.h"
+#include <config.h>
 
 #include <stdlib.h>
 

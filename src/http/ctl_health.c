@@ -6,7 +6,7 @@
  * bounded time, so the answer comes within a second even when a server
  * hangs instead of refusing.
  */
-#include "config.h"
+#include <config.h>
 
 #include "http/app.h"
 #include "http/controllers.h"

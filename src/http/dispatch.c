@@ -1,7 +1,7 @@
 /*
  * dispatch.c: routing, authentication and body intake.
  */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 #include <strings.h>

@@ -8,7 +8,7 @@
  * when another worker wins the race for a connection, libfcgi's accept
  * fails with EAGAIN and this worker simply waits again.
  */
-#include "config.h"
+#include <config.h>
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /*
  * request.c: reading parameters of a request.
  */
-#include "config.h"
+#include <config.h>
 
 #include <ctype.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /*
  * response.c: preparing answers and the contract's error bodies.
  */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 #include <unistd.h>

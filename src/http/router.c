@@ -1,7 +1,7 @@
 /*
  * router.c: segment-by-segment matching of paths against patterns.
  */
-#include "config.h"
+#include <config.h>
 
 #include <stdio.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * listen.c: the worker pool's listening socket, bound from --listen,
  * passed by systemd, or inherited on fd 0.
  */
-#include "config.h"
+#include <config.h>
 
 #include <sys/types.h>
 #include <sys/socket.h>

@@ -8,7 +8,7 @@
  * keeps the workers running; SIGHUP reloads the configuration and replaces
  * the workers without dropping a request; SIGTERM drains and exits.
  */
-#include "config.h"
+#include <config.h>
 
 #include <getopt.h>
 #include <stdio.h>

@@ -12,7 +12,7 @@
  * A slot that is stopping (its worker was sent SIGTERM, by a drain or
  * because a newer generation replaced it) goes away with its worker.
  */
-#include "config.h"
+#include <config.h>
 
 #include <sys/types.h>
 #include <sys/wait.h>

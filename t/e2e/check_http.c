@@ -9,7 +9,7 @@
  * the pool recovered on its own: its supervisor's pid is the same before
  * and after.
  */
-#include "config.h"
+#include <config.h>
 
 #include <ctype.h>
 #include <stdint.h>

@@ -1,7 +1,7 @@
 /*
  * client.c: the end-to-end tests' HTTP client, on libcurl.
  */
-#include "config.h"
+#include <config.h>
 
 #include <sys/wait.h>
 

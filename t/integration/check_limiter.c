@@ -7,7 +7,7 @@
  * it is done.  The windows that must slide are one or two seconds long,
  * so the whole program takes a few seconds.
  */
-#include "config.h"
+#include <config.h>
 
 #include <sys/socket.h>
 #include <sys/wait.h>

@@ -8,7 +8,7 @@
  * ends (whether its tests passed or not); migration folders of the tests'
  * own are made under /tmp and removed.
  */
-#include "config.h"
+#include <config.h>
 
 #include <sys/stat.h>
 #include <sys/wait.h>

@@ -6,7 +6,7 @@
  * process, stopped with SIGSTOP: like a stopped postmaster, it keeps
  * accepting connections in the kernel and never answers.
  */
-#include "config.h"
+#include <config.h>
 
 #include <sys/socket.h>
 #include <sys/un.h>

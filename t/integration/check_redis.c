@@ -7,7 +7,7 @@
  * listens on, a listener that never accepts (a frozen server), and a
  * child answering +PONG to anything.
  */
-#include "config.h"
+#include <config.h>
 
 #include <sys/socket.h>
 #include <sys/un.h>

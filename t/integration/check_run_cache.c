@@ -5,7 +5,7 @@
  * test caches runs under fresh random ids, so tests sharing the server
  * never meet, and removes its entries when it is done.
  */
-#include "config.h"
+#include <config.h>
 
 #include <sys/socket.h>
 

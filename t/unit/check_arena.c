@@ -5,7 +5,7 @@
  * need from arena_footprint() and from where pointers land, so they hold
  * whatever the size is.
  */
-#include "config.h"
+#include <config.h>
 
 #include <check.h>
 #include <limits.h>

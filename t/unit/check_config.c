@@ -7,7 +7,7 @@
  * so what a case puts in the environment goes with it; the fixture clears
  * the variables all the same.
  */
-#include "config.h"
+#include <config.h>
 
 #include <check.h>
 #include <ctype.h>

@@ -8,7 +8,7 @@
  * memory.  Error bodies are parsed with json-c, so a test checks what a
  * client would read rather than how the writer spaced it.
  */
-#include "config.h"
+#include <config.h>
 
 #include <check.h>
 #include <errno.h>

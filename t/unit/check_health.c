@@ -4,7 +4,7 @@
  * The ports are fakes that answer as told and remember how they were
  * asked, so each outcome is reached without a database or a cache.
  */
-#include "config.h"
+#include <config.h>
 
 #include <check.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
  * are written with their length, so that NUL bytes and bytes that are
  * not UTF-8 reach the parser as they would from a client.
  */
-#include "config.h"
+#include <config.h>
 
 #include <check.h>
 #include <stdint.h>

@@ -4,7 +4,7 @@
  * Every case writes into a fresh buffer and compares the whole text, so a
  * misplaced comma or a missing escape shows as a difference.
  */
-#include "config.h"
+#include <config.h>
 
 #include <check.h>
 #include <float.h>

@@ -6,7 +6,7 @@
  * may well be fd 3, so whatever sits on those descriptors is moved aside
  * first and put back before any assertion.
  */
-#include "config.h"
+#include <config.h>
 
 #include <sys/types.h>
 #include <sys/socket.h>

@@ -5,7 +5,7 @@
  * an unlinked temporary file for the call and reads the file back.  Check
  * reports results through its own descriptor, not fd 2.
  */
-#include "config.h"
+#include <config.h>
 
 #include <check.h>
 #include <ctype.h>

@@ -6,7 +6,7 @@
  * request built by hand as the FastCGI layer would build it: no server
  * is involved.
  */
-#include "config.h"
+#include <config.h>
 
 #include <check.h>
 #include <stdio.h>

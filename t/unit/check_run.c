@@ -5,7 +5,7 @@
  * Everything in run.h is pure, so each check calls it directly with
  * inputs written out here or built to an exact length.
  */
-#include "config.h"
+#include <config.h>
 
 #include <check.h>
 #include <stdint.h>

@@ -8,7 +8,7 @@
  * one trace shared by all of them, so a test can tell what was asked and
  * in which order.
  */
-#include "config.h"
+#include <config.h>
 
 #include <check.h>
 #include <stdint.h>

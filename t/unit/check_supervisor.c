@@ -11,7 +11,7 @@
  * Every process started here dies with its parent (PR_SET_PDEATHSIG), so
  * a failing test leaves no worker behind.
  */
-#include "config.h"
+#include <config.h>
 
 #include <sys/types.h>
 #include <sys/prctl.h>

@@ -2,7 +2,7 @@
  * check_text.c: checks of untrusted text, error names, the clocks and the
  * random identifiers.
  */
-#include "config.h"
+#include <config.h>
 
 #include <check.h>
 #include <ctype.h>
