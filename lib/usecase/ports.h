@@ -209,6 +209,90 @@ struct limiter {
 	    const char *member);
 };
 
+/* A run a dispatcher has claimed, with what it needs to start it. */
+struct claimed_run {
+	struct run	 run;		/* status running, started_at set */
+	int64_t		 installation_id; /* 0: not from an installation */
+	int64_t		 comment_id;	/* 0: not from a comment */
+	const char	*comment_kind;	/* NULL with comment_id 0 */
+};
+
+/* What came of a run, as its dispatcher records it. */
+struct run_outcome {
+	const char	*id;
+	enum run_status	 status;	/* succeeded, failed or cancelled */
+	int		 has_exit_code;
+	int		 exit_code;
+	enum run_stage	 stage;		/* STAGE_NONE for a success */
+	const char	*message;	/* with a stage */
+	const char	*result_json;	/* checked result.json, or NULL */
+
+	/* The run_metrics row; runner figures only when has_* is set. */
+	int64_t		 duration_ms;
+	int64_t		 queue_wait_ms;
+	int		 has_tokens_in, has_tokens_out, has_cost,
+			 has_files_changed;
+	int64_t		 tokens_in;
+	int64_t		 tokens_out;
+	double		 cost_usd;
+	int64_t		 files_changed;
+};
+
+/*
+ * The queue of runs, for dispatchers, in PostgreSQL.  Several dispatchers
+ * on several hosts share it: claiming is one transaction that skips rows
+ * another holds, so no run is started twice.
+ */
+struct run_queue {
+	void	*ctx;
+
+	/*
+	 * Claims the oldest queued run whose repository and target are not
+	 * paused and whose target has no running run, moving it to running
+	 * with started_at, a heartbeat and dispatcher_id.  GT_OK with *out;
+	 * GT_ERR_NOT_FOUND when none can be claimed now.
+	 */
+	enum gt_err (*claim)(void *ctx, struct arena *,
+	    const char *dispatcher_id, struct claimed_run *out);
+
+	/*
+	 * Refreshes the heartbeat of the n runs this dispatcher runs, and
+	 * tells which of them an operator asked to cancel: (*cancel)[i] is
+	 * set for ids[i] (an array of n in the arena).
+	 */
+	enum gt_err (*heartbeat)(void *ctx, struct arena *,
+	    const char *dispatcher_id, const char *const *ids, size_t n,
+	    int **cancel);
+
+	/*
+	 * Records how a running run ended, its metrics row and, for a run
+	 * from a webhook, the outcome comment in the GitHub outbox, in one
+	 * transaction.  Fills out with the finished run.  GT_ERR_TRANSITION
+	 * when the run is no longer running (another dispatcher took it
+	 * for lost): nothing is recorded.
+	 */
+	enum gt_err (*finish)(void *ctx, struct arena *,
+	    const struct run_outcome *, struct run *out);
+
+	/*
+	 * Fails every running run whose heartbeat is older than lease_s
+	 * seconds (its dispatcher died), stage interrupted, queueing their
+	 * outcome comments as finish does.  *runs is an array of the *n runs
+	 * failed, in the arena.
+	 */
+	enum gt_err (*reap)(void *ctx, struct arena *, int64_t lease_s,
+	    struct run **runs, size_t *n);
+
+	/*
+	 * A descriptor that becomes readable when a run is queued or a
+	 * cancel asked for (LISTEN), or -1 while the listening connection is
+	 * down (the dispatcher then polls).  drain() consumes what arrived
+	 * and re-opens the connection when needed.
+	 */
+	int	(*wait_fd)(void *ctx);
+	void	(*drain)(void *ctx);
+};
+
 /* An artifact: a regular file in the run's folder. */
 struct artifact {
 	const char	*name;
