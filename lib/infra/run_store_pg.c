@@ -1,0 +1,1010 @@
+/*
+ * run_store_pg.c: the runs, pauses and rate-limit overrides in PostgreSQL.
+ *
+ * Each function is one statement where one can do the work, with CTEs
+ * rather than round trips.  The statements rely on READ COMMITTED: an
+ * UPDATE guarded by "WHERE status = ..." that meets a row another
+ * transaction has just changed waits for it, then checks the guard
+ * against the row as committed, so a guarded move never acts on a status
+ * the run has already left.
+ *
+ * The rate-limit fallback needs more than one statement: a statement's
+ * snapshot is taken when it starts, so a count made in the statement
+ * that took the locks would miss the runs committed while it waited.
+ * The locks are taken in one statement and the count made in the next,
+ * inside one transaction.
+ */
+#include <config.h>	/* the build's, not infra/config.h */
+
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "domain/arena.h"
+#include "domain/run.h"
+#include "infra/log.h"
+#include "infra/pg.h"
+#include "infra/run_store_pg.h"
+#include "usecase/ports.h"
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* What a cancelled queued run says (api.md: error stage "cancelled"). */
+#define CANCEL_MESSAGE	"cancelled by request"
+
+struct run_store_pg {
+	struct pgconn	*pc;		/* borrowed */
+	int		 timeout_ms;	/* per statement */
+};
+
+/*
+ * A run's columns, in the order of enum run_col, as every statement
+ * returning runs selects them: times as whole milliseconds (the floor of
+ * the microseconds stored), the result as the jsonb's text.
+ */
+#define RUN_COLUMNS \
+	"id::text, repo, target_type, target_number, instruction, status, " \
+	"source, requested_by, " \
+	"floor(extract(epoch FROM created_at) * 1000)::bigint, " \
+	"floor(extract(epoch FROM started_at) * 1000)::bigint, " \
+	"floor(extract(epoch FROM finished_at) * 1000)::bigint, " \
+	"exit_code, error_stage, error_message, result::text"
+
+enum run_col {
+	COL_ID,
+	COL_REPO,
+	COL_TARGET_TYPE,
+	COL_TARGET_NUMBER,
+	COL_INSTRUCTION,
+	COL_STATUS,
+	COL_SOURCE,
+	COL_REQUESTED_BY,
+	COL_CREATED,
+	COL_STARTED,
+	COL_FINISHED,
+	COL_EXIT_CODE,
+	COL_ERROR_STAGE,
+	COL_ERROR_MESSAGE,
+	COL_RESULT,
+	RUN_NCOLS
+};
+
+static const char *const run_col_names[RUN_NCOLS] = {
+	"id", "repo", "target_type", "target_number", "instruction",
+	"status", "source", "requested_by", "created_at", "started_at",
+	"finished_at", "exit_code", "error_stage", "error_message", "result",
+};
+
+/*
+ * The rules' counts, as CTEs over parameters $1 to $8: for each of the
+ * two possible rules its repo_key or its requester (the other NULL), its
+ * limit and its window in seconds; an absent rule is all NULL.  counted
+ * holds one row per rule: n, the runs created in its window; oldest_s,
+ * the seconds until the oldest of them leaves it; frees_s, the seconds
+ * until the limit-th newest leaves it, which is when one more fits again
+ * (NULL while it fits).  The two scans of recent each use an index
+ * (runs_list_repo_idx, runs_requester_idx); a NULL key matches nothing.
+ */
+#define RULE_PARAMS	8
+#define LIMIT_CTES \
+	"WITH rules (i, repo_key, requester, lim, win) AS (VALUES " \
+	"    (0, $1::text, $2::text, $3::bigint, $4::bigint), " \
+	"    (1, $5::text, $6::text, $7::bigint, $8::bigint)), " \
+	"windows AS (" \
+	"    SELECT i, repo_key, requester, lim, win, " \
+	"        statement_timestamp() - win * interval '1 second' AS since " \
+	"    FROM rules WHERE lim IS NOT NULL), " \
+	"recent AS (" \
+	"    SELECT w.i, r.created_at FROM windows w JOIN runs r " \
+	"        ON r.repo_key = w.repo_key AND r.created_at > w.since " \
+	"    UNION ALL " \
+	"    SELECT w.i, r.created_at FROM windows w JOIN runs r " \
+	"        ON r.requester = w.requester AND r.created_at > w.since), " \
+	"ranked AS (" \
+	"    SELECT i, created_at, row_number() OVER (PARTITION BY i " \
+	"        ORDER BY created_at DESC) AS k FROM recent), " \
+	"counted AS (" \
+	"    SELECT w.i, w.lim, count(k.created_at) AS n, " \
+	"        ceil(extract(epoch FROM min(k.created_at)) + w.win - " \
+	"            extract(epoch FROM statement_timestamp()))::bigint " \
+	"            AS oldest_s, " \
+	"        ceil(extract(epoch FROM max(k.created_at) " \
+	"            FILTER (WHERE k.k = w.lim)) + w.win - " \
+	"            extract(epoch FROM statement_timestamp()))::bigint " \
+	"            AS frees_s " \
+	"    FROM windows w LEFT JOIN ranked k ON k.i = w.i " \
+	"    GROUP BY w.i, w.lim, w.win)"
+
+/* The columns of a counted row, wherever they start. */
+enum count_col {
+	CNT_I,
+	CNT_N,
+	CNT_LIM,
+	CNT_OLDEST,
+	CNT_FREES,
+	CNT_NCOLS
+};
+
+static const char count_sql[] =
+    LIMIT_CTES " SELECT i, n, lim, oldest_s, frees_s FROM counted ORDER BY i";
+
+/*
+ * Takes one transaction-scoped advisory lock per rule key ($1 and $3 repo
+ * keys, $2 and $4 requesters, NULL when absent), in the order of the lock
+ * ids: every creator takes the locks it shares with another in the same
+ * order, so none waits for a lock held by one waiting for its own.  The
+ * subquery's ORDER BY fixes the order the aggregate calls the function in.
+ */
+static const char lock_sql[] =
+    "SELECT count(pg_advisory_xact_lock(k)) FROM ("
+    "    SELECT DISTINCT hashtextextended(t, 0) AS k FROM unnest(ARRAY["
+    "        'gt_limit repo ' || $1::text, "
+    "        'gt_limit requester ' || $2::text, "
+    "        'gt_limit repo ' || $3::text, "
+    "        'gt_limit requester ' || $4::text]) AS u (t) "
+    "    WHERE t IS NOT NULL ORDER BY k) AS keys";
+
+/*
+ * Inserts a queued run ($9 to $21) when every rule ($1 to $8) allows it
+ * and, inside a transaction, when the statement runs in the session that
+ * began it ($22, the backend's pid; NULL outside a transaction).  An
+ * expired key is released first: the INSERT reads released, which makes
+ * the UPDATE finish before it, and the unique index no longer counts the
+ * row the UPDATE changed.  One row per rule (one row when there is none):
+ * the verdict, the rule's counts, and the run when it was inserted.
+ */
+static const char insert_sql[] =
+    LIMIT_CTES ", "
+    "verdict AS ("
+    "    SELECT coalesce(bool_and(n < lim), true) AS fits, "
+    "        ($22::integer IS NULL OR $22::integer = pg_backend_pid()) "
+    "            AS same_session "
+    "    FROM counted), "
+    "released AS ("
+    "    UPDATE runs SET idempotency_key = NULL, request_hash = NULL "
+    "    WHERE idempotency_key = $16::text AND "
+    "        created_at <= statement_timestamp() - interval '24 hours' "
+    "    RETURNING 1), "
+    "inserted AS ("
+    "    INSERT INTO runs (repo, target_type, target_number, instruction, "
+    "        source, requested_by, requester, created_at, "
+    "        idempotency_key, request_hash, installation_id, comment_id, "
+    "        comment_kind, delivery_id) "
+    "    SELECT $9::text, $10::text, $11::integer, $12::text, $13::text, "
+    "        $14::text, $15::text, statement_timestamp(), $16::text, "
+    "        CASE WHEN $16::text IS NOT NULL THEN "
+    "            encode(sha256(convert_to($17::text, 'UTF8')), 'hex') END, "
+    "        $18::bigint, $19::bigint, $20::text, $21::text "
+    "    FROM verdict "
+    "    WHERE fits AND same_session AND "
+    "        (SELECT count(*) FROM released) >= 0 "
+    "    RETURNING " RUN_COLUMNS ") "
+    "SELECT v.fits, v.same_session, c.i, c.n, c.lim, c.oldest_s, "
+    "    c.frees_s, ins.* "
+    "FROM verdict v LEFT JOIN inserted ins ON true "
+    "    LEFT JOIN counted c ON true "
+    "ORDER BY c.i";
+
+#define INSERT_PARAMS	22
+#define INS_FITS	0
+#define INS_SAME	1
+#define INS_COUNT	2			/* the counted columns */
+#define INS_RUN		(INS_COUNT + CNT_NCOLS)	/* the run's columns */
+
+static const char get_sql[] =
+    "SELECT " RUN_COLUMNS " FROM runs WHERE id = $1::uuid";
+
+static const char find_by_key_sql[] =
+    "SELECT request_hash = "
+    "    encode(sha256(convert_to($2::text, 'UTF8')), 'hex'), "
+    RUN_COLUMNS " FROM runs "
+    "WHERE idempotency_key = $1::text AND "
+    "    created_at > statement_timestamp() - interval '24 hours'";
+
+static const char paused_sql[] =
+    "SELECT EXISTS (SELECT 1 FROM paused_repos "
+    "        WHERE repo_key = lower($1::text)), "
+    "    EXISTS (SELECT 1 FROM paused_run_targets "
+    "        WHERE repo_key = lower($1::text) AND "
+    "        target_type = $2::text AND target_number = $3::integer)";
+
+static const char limit_override_sql[] =
+    "SELECT \"limit\", window_seconds FROM rate_limits "
+    "WHERE repo_key = lower($1::text)";
+
+/*
+ * The page and the total in one statement.  matching is inlined in both
+ * places it is read, so each uses the index of its filter (runs_list_idx,
+ * runs_list_status_idx or runs_list_repo_idx); the left join keeps the
+ * total when the page is past the end (one row, the run's columns NULL).
+ */
+static const char list_sql[] =
+    "WITH matching AS NOT MATERIALIZED ("
+    "    SELECT * FROM runs "
+    "    WHERE ($1::text IS NULL OR status = $1::text) AND "
+    "        ($2::text IS NULL OR repo_key = lower($2::text))) "
+    "SELECT t.total, " RUN_COLUMNS " "
+    "FROM (SELECT count(*) AS total FROM matching) AS t "
+    "LEFT JOIN LATERAL (SELECT * FROM matching "
+    "    ORDER BY created_at DESC, id DESC "
+    "    LIMIT $3::bigint OFFSET $4::bigint) AS p ON true "
+    "ORDER BY p.created_at DESC, p.id DESC";
+
+/*
+ * Cancels a queued run, or records the cancel of a running one and tells
+ * the dispatchers, in one guarded UPDATE: when a dispatcher moves the run
+ * meanwhile, the SET is computed again from the status it committed.  No
+ * row: the run has finished, or does not exist.
+ */
+static const char cancel_sql[] =
+    "WITH moved AS ("
+    "    UPDATE runs SET "
+    "        status = CASE status WHEN 'queued' THEN 'cancelled' "
+    "            ELSE status END, "
+    "        finished_at = CASE status WHEN 'queued' THEN now() "
+    "            ELSE finished_at END, "
+    "        error_stage = CASE status WHEN 'queued' THEN 'cancelled' "
+    "            ELSE error_stage END, "
+    "        error_message = CASE status WHEN 'queued' THEN "
+    "            '" CANCEL_MESSAGE "' ELSE error_message END, "
+    "        cancel_requested_at = CASE status WHEN 'running' THEN "
+    "            coalesce(cancel_requested_at, now()) "
+    "            ELSE cancel_requested_at END "
+    "    WHERE id = $1::uuid AND status IN ('queued', 'running') "
+    "    RETURNING *), "
+    "told AS ("
+    "    SELECT pg_notify('runs_cancel', id::text) FROM moved "
+    "    WHERE status = 'running') "
+    "SELECT " RUN_COLUMNS " FROM moved "
+    "WHERE (SELECT count(*) FROM told) >= 0";
+
+/*
+ * Whether a failed statement's SQLSTATE says the server could not serve
+ * it rather than that the statement was wrong: a connection exception
+ * (08), insufficient resources (53), operator intervention (57: a
+ * statement timeout, a shutdown), or a server that has become read-only.
+ */
+static int
+sqlstate_unavailable(const char *st)
+{
+	return strncmp(st, "08", 2) == 0 || strncmp(st, "53", 2) == 0 ||
+	    strncmp(st, "57", 2) == 0 || strcmp(st, "25006") == 0;
+}
+
+/*
+ * Translates a statement's result: GT_OK when its status is want,
+ * GT_ERR_UNAVAILABLE when there was none (pg.c has logged why) or the
+ * server could not serve it, else GT_ERR_INTERNAL.  Failures with a
+ * result are logged with what the server said, never the parameters.
+ */
+static enum gt_err
+check(const char *op, const PGresult *res, ExecStatusType want)
+{
+	const char	*st, *constraint, *msg;
+	int		 unavailable;
+
+	if (res == NULL)
+		return GT_ERR_UNAVAILABLE;
+	if (PQresultStatus(res) == want)
+		return GT_OK;
+
+	st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+	msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	if (msg == NULL)
+		msg = PQresStatus(PQresultStatus(res));
+	unavailable = st != NULL && sqlstate_unavailable(st);
+	log_event(unavailable ? LOG_WARN : LOG_ERROR,
+	    unavailable ? "pg_unavailable" : "pg_error", "op", op,
+	    "sqlstate", st, "constraint", constraint, "error", msg, NULL);
+	return unavailable ? GT_ERR_UNAVAILABLE : GT_ERR_INTERNAL;
+}
+
+/* Logs a row that does not read as the statement promised. */
+static enum gt_err
+bad_row(const char *op, const char *column)
+{
+	log_event(LOG_ERROR, "pg_bad_row", "op", op, "column", column, NULL);
+	return GT_ERR_INTERNAL;
+}
+
+/* Parses a whole decimal int64, without trailing bytes. */
+static int
+parse_i64(const char *s, int64_t *out)
+{
+	char		*end;
+	long long	 v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Column col of row as an int64: -1 when malformed, 1 when NULL, else 0. */
+static int
+i64_at(const PGresult *res, int row, int col, int64_t *out)
+{
+	if (PQgetisnull(res, row, col))
+		return 1;
+	return parse_i64(PQgetvalue(res, row, col), out);
+}
+
+/* Column col of row as a boolean: -1 when not 't' or 'f'. */
+static int
+bool_at(const PGresult *res, int row, int col, int *out)
+{
+	const char	*v = PQgetvalue(res, row, col);
+
+	if (PQgetisnull(res, row, col) || (strcmp(v, "t") != 0 &&
+	    strcmp(v, "f") != 0))
+		return -1;
+	*out = v[0] == 't';
+	return 0;
+}
+
+/* Column col of row copied into the arena; NULL stays NULL. */
+static enum gt_err
+text_at(struct arena *a, const PGresult *res, int row, int col,
+    const char **out)
+{
+	if (PQgetisnull(res, row, col)) {
+		*out = NULL;
+		return GT_OK;
+	}
+	*out = arena_strndup(a, PQgetvalue(res, row, col),
+	    (size_t)PQgetlength(res, row, col));
+	return *out == NULL ? GT_ERR_NOMEM : GT_OK;
+}
+
+/* A time column: -1 when NULL. */
+static int
+time_at(const PGresult *res, int row, int col, int64_t *ms)
+{
+	int	 rc = i64_at(res, row, col, ms);
+
+	if (rc == 1)
+		*ms = -1;
+	return rc == -1 ? -1 : 0;
+}
+
+/*
+ * Reads the run in the RUN_NCOLS columns of row starting at base into
+ * out, its strings copied into the arena.
+ */
+static enum gt_err
+read_run(const char *op, struct arena *a, const PGresult *res, int row,
+    int base, struct run *out)
+{
+	const char	*v;
+	int64_t		 n;
+	int		 bad = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (PQnfields(res) < base + RUN_NCOLS)
+		return bad_row(op, "count");
+
+	v = PQgetvalue(res, row, base + COL_ID);
+	if (run_id_parse(v, out->id) == -1)
+		bad = COL_ID;
+	else if (PQgetisnull(res, row, base + COL_REPO) ||
+	    PQgetisnull(res, row, base + COL_INSTRUCTION))
+		bad = COL_REPO;
+	else if (target_type_parse(PQgetvalue(res, row,
+	    base + COL_TARGET_TYPE), &out->target_type) == -1)
+		bad = COL_TARGET_TYPE;
+	else if (i64_at(res, row, base + COL_TARGET_NUMBER, &n) != 0 ||
+	    !target_number_valid(n))
+		bad = COL_TARGET_NUMBER;
+	else if (run_status_parse(PQgetvalue(res, row, base + COL_STATUS),
+	    &out->status) == -1)
+		bad = COL_STATUS;
+	else if (run_source_parse(PQgetvalue(res, row, base + COL_SOURCE),
+	    &out->source) == -1)
+		bad = COL_SOURCE;
+	else if (i64_at(res, row, base + COL_CREATED, &out->created_at_ms)
+	    != 0)
+		bad = COL_CREATED;
+	else if (time_at(res, row, base + COL_STARTED, &out->started_at_ms)
+	    == -1)
+		bad = COL_STARTED;
+	else if (time_at(res, row, base + COL_FINISHED,
+	    &out->finished_at_ms) == -1)
+		bad = COL_FINISHED;
+	if (bad != -1)
+		return bad_row(op, run_col_names[bad]);
+	out->target_number = (int32_t)n;
+
+	switch (i64_at(res, row, base + COL_EXIT_CODE, &n)) {
+	case 0:
+		if (n < INT32_MIN || n > INT32_MAX)
+			return bad_row(op, run_col_names[COL_EXIT_CODE]);
+		out->has_exit_code = 1;
+		out->exit_code = (int)n;
+		break;
+	case 1:
+		break;
+	default:
+		return bad_row(op, run_col_names[COL_EXIT_CODE]);
+	}
+
+	out->error_stage = STAGE_NONE;
+	if (!PQgetisnull(res, row, base + COL_ERROR_STAGE) &&
+	    run_stage_parse(PQgetvalue(res, row, base + COL_ERROR_STAGE),
+	    &out->error_stage) == -1)
+		return bad_row(op, run_col_names[COL_ERROR_STAGE]);
+
+	if (text_at(a, res, row, base + COL_REPO, &out->repo) != GT_OK ||
+	    text_at(a, res, row, base + COL_INSTRUCTION,
+	    &out->instruction) != GT_OK ||
+	    text_at(a, res, row, base + COL_REQUESTED_BY,
+	    &out->requested_by) != GT_OK ||
+	    text_at(a, res, row, base + COL_ERROR_MESSAGE,
+	    &out->error_message) != GT_OK ||
+	    text_at(a, res, row, base + COL_RESULT, &out->result_json) != GT_OK)
+		return GT_ERR_NOMEM;
+	return GT_OK;
+}
+
+/* Runs one statement under the store's timeout. */
+static PGresult *
+exec(struct run_store_pg *s, const char *sql, int n,
+    const char *const *params)
+{
+	return pgconn_exec(s->pc, sql, n, params, s->timeout_ms);
+}
+
+/*
+ * Runs a statement answering at most one run and reads it: GT_OK with out
+ * filled, GT_ERR_NOT_FOUND when no row came.  The run's columns start at
+ * base; *resp, when not NULL, keeps the result for the caller to read
+ * the columns before base (and free it), on GT_OK only.
+ */
+static enum gt_err
+one_run(struct run_store_pg *s, const char *op, struct arena *a,
+    const char *sql, int n, const char *const *params, int base,
+    struct run *out, PGresult **resp)
+{
+	PGresult	*res;
+	enum gt_err	 e;
+
+	res = exec(s, sql, n, params);
+	if ((e = check(op, res, PGRES_TUPLES_OK)) != GT_OK)
+		goto out_clear;
+	if (PQntuples(res) == 0) {
+		e = GT_ERR_NOT_FOUND;
+		goto out_clear;
+	}
+	if (PQntuples(res) != 1) {
+		e = bad_row(op, "rows");
+		goto out_clear;
+	}
+	if ((e = read_run(op, a, res, 0, base, out)) != GT_OK)
+		goto out_clear;
+	if (resp != NULL) {
+		*resp = res;
+		return GT_OK;
+	}
+
+out_clear:
+	PQclear(res);
+	return e;
+}
+
+static enum gt_err
+store_get(void *ctx, struct arena *a, const char *id, struct run *out)
+{
+	char			 canon[RUN_ID_LEN + 1];
+	const char *const	 params[] = { canon };
+
+	if (run_id_parse(id, canon) == -1)
+		return GT_ERR_INVALID;
+	return one_run(ctx, "get", a, get_sql, 1, params, 0, out, NULL);
+}
+
+static enum gt_err
+store_find_by_key(void *ctx, struct arena *a, const char *key,
+    const char *fingerprint, struct run *out, int *same)
+{
+	const char *const	 params[] = { key, fingerprint };
+	PGresult		*res;
+	enum gt_err		 e;
+
+	if (key == NULL || fingerprint == NULL)
+		return GT_ERR_INVALID;
+	e = one_run(ctx, "find_by_key", a, find_by_key_sql, 2, params, 1,
+	    out, &res);
+	if (e != GT_OK)
+		return e;
+	if (bool_at(res, 0, 0, same) == -1)
+		e = bad_row("find_by_key", "request_hash");
+	PQclear(res);
+	return e;
+}
+
+static enum gt_err
+store_paused(void *ctx, const char *repo, enum target_type type,
+    int32_t number, int *repo_paused, int *target_paused)
+{
+	char			 num[16];
+	const char *const	 params[] = { repo, target_type_name(type),
+	    num };
+	PGresult		*res;
+	enum gt_err		 e;
+
+	if (repo == NULL || params[1] == NULL)
+		return GT_ERR_INVALID;
+	snprintf(num, sizeof(num), "%" PRId32, number);
+
+	res = exec(ctx, paused_sql, 3, params);
+	if ((e = check("paused", res, PGRES_TUPLES_OK)) != GT_OK)
+		goto out_clear;
+	if (PQntuples(res) != 1 || bool_at(res, 0, 0, repo_paused) == -1 ||
+	    bool_at(res, 0, 1, target_paused) == -1)
+		e = bad_row("paused", "exists");
+
+out_clear:
+	PQclear(res);
+	return e;
+}
+
+static enum gt_err
+store_limit_override(void *ctx, const char *repo, int64_t *limit,
+    int64_t *window_s)
+{
+	const char *const	 params[] = { repo };
+	PGresult		*res;
+	enum gt_err		 e;
+
+	if (repo == NULL)
+		return GT_ERR_INVALID;
+	res = exec(ctx, limit_override_sql, 1, params);
+	if ((e = check("limit_override", res, PGRES_TUPLES_OK)) != GT_OK)
+		goto out_clear;
+	if (PQntuples(res) == 0)
+		e = GT_ERR_NOT_FOUND;
+	else if (PQntuples(res) != 1 || i64_at(res, 0, 0, limit) != 0 ||
+	    i64_at(res, 0, 1, window_s) != 0)
+		e = bad_row("limit_override", "limit");
+
+out_clear:
+	PQclear(res);
+	return e;
+}
+
+/* The text of the rules' parameters, $1 to $8 of LIMIT_CTES. */
+struct rule_text {
+	char	 lim[LIMIT_MAX_RULES][24];
+	char	 win[LIMIT_MAX_RULES][24];
+};
+
+_Static_assert(RULE_PARAMS == 4 * LIMIT_MAX_RULES,
+    "LIMIT_CTES has four parameters per rule");
+
+/*
+ * Fills params[0..RULE_PARAMS) for the rules; returns GT_ERR_INVALID for
+ * too many rules or a rule that can never be counted.
+ */
+static enum gt_err
+rule_params(const struct limit_rule *rules, size_t nrules,
+    struct rule_text *rt, const char **params)
+{
+	size_t	 i;
+
+	if (nrules > LIMIT_MAX_RULES)
+		return GT_ERR_INVALID;
+	for (i = 0; i < RULE_PARAMS; i++)
+		params[i] = NULL;
+	for (i = 0; i < nrules; i++) {
+		if (rules[i].key == NULL || rules[i].limit < 1 ||
+		    rules[i].window_s < 1 || (rules[i].kind != LIMIT_REPO &&
+		    rules[i].kind != LIMIT_REQUESTER))
+			return GT_ERR_INVALID;
+		snprintf(rt->lim[i], sizeof(rt->lim[i]), "%" PRId64,
+		    rules[i].limit);
+		snprintf(rt->win[i], sizeof(rt->win[i]), "%" PRId64,
+		    rules[i].window_s);
+		params[4 * i + (rules[i].kind == LIMIT_REPO ? 0 : 1)] =
+		    rules[i].key;
+		params[4 * i + 2] = rt->lim[i];
+		params[4 * i + 3] = rt->win[i];
+	}
+	return GT_OK;
+}
+
+/*
+ * Fills d from the counted rows of res (one per rule, in order, their
+ * columns starting at col).  created says whether the run was made, so
+ * that it counts in remaining and reset_s; allowed is the verdict.
+ */
+static enum gt_err
+read_decision(const char *op, const PGresult *res, int col,
+    const struct limit_rule *rules, size_t nrules, int created,
+    struct limit_decision *d)
+{
+	int64_t	 i, n, lim, oldest_s, frees_s;
+	int	 row, has_oldest, has_frees;
+
+	memset(d, 0, sizeof(*d));
+	d->allowed = 1;
+	if ((size_t)PQntuples(res) != nrules)
+		return bad_row(op, "rules");
+	for (row = 0; (size_t)row < nrules; row++) {
+		if (i64_at(res, row, col + CNT_I, &i) != 0 || i != row ||
+		    i64_at(res, row, col + CNT_N, &n) != 0 || n < 0 ||
+		    i64_at(res, row, col + CNT_LIM, &lim) != 0 ||
+		    lim != rules[row].limit)
+			return bad_row(op, "counted");
+		if ((has_oldest = i64_at(res, row, col + CNT_OLDEST,
+		    &oldest_s)) == -1 || (has_frees = i64_at(res, row,
+		    col + CNT_FREES, &frees_s)) == -1)
+			return bad_row(op, "counted");
+		has_oldest = has_oldest == 0;
+		has_frees = has_frees == 0;
+
+		if (created) {
+			d->remaining[row] = lim - n - 1;
+			d->reset_s[row] = has_oldest ? oldest_s :
+			    rules[row].window_s;
+		} else {
+			d->remaining[row] = n < lim ? lim - n : 0;
+			d->reset_s[row] = has_oldest ? oldest_s : 0;
+		}
+		if (d->remaining[row] < 0)
+			d->remaining[row] = 0;
+		if (d->reset_s[row] < 0)
+			d->reset_s[row] = 0;
+		if (n >= lim) {
+			d->allowed = 0;
+			if (!has_frees)
+				return bad_row(op, "frees_s");
+			if (frees_s < 1)
+				frees_s = 1;
+			if (frees_s > d->retry_after_s)
+				d->retry_after_s = frees_s;
+		}
+	}
+	return GT_OK;
+}
+
+static enum gt_err
+store_count_limits(void *ctx, const struct limit_rule *rules,
+    size_t nrules, struct limit_decision *d)
+{
+	struct rule_text	 rt;
+	const char		*params[RULE_PARAMS];
+	PGresult		*res;
+	enum gt_err		 e;
+
+	if ((e = rule_params(rules, nrules, &rt, params)) != GT_OK)
+		return e;
+	if (nrules == 0) {
+		memset(d, 0, sizeof(*d));
+		d->allowed = 1;
+		return GT_OK;
+	}
+	res = exec(ctx, count_sql, RULE_PARAMS, params);
+	if ((e = check("count_limits", res, PGRES_TUPLES_OK)) == GT_OK)
+		e = read_decision("count_limits", res, 0, rules, nrules, 0, d);
+	PQclear(res);
+	return e;
+}
+
+/*
+ * Ends the transaction after a failed or refused step whose statement got
+ * an answer, so the connection is idle again; when even that fails, the
+ * connection is dropped, which ends the transaction on the server.
+ */
+static void
+tx_rollback(struct run_store_pg *s)
+{
+	PGresult	*res;
+
+	res = exec(s, "ROLLBACK", 0, NULL);
+	if (res != NULL && PQresultStatus(res) != PGRES_COMMAND_OK)
+		pgconn_reset(s->pc);
+	PQclear(res);
+}
+
+/* Logs statements of one transaction landing on two server sessions. */
+static enum gt_err
+session_replaced(void)
+{
+	log_event(LOG_WARN, "pg_unavailable", "error",
+	    "connection replaced during a transaction", NULL);
+	return GT_ERR_UNAVAILABLE;
+}
+
+/*
+ * Begins the transaction of a creation counted against rules and takes
+ * their locks.  Returns GT_OK with *pid, the backend serving it; on
+ * failure nothing is left open.
+ */
+static enum gt_err
+tx_begin_locked(struct run_store_pg *s, const char *const *rp, int *pid)
+{
+	const char *const	 keys[] = { rp[0], rp[1], rp[4], rp[5] };
+	PGresult		*res;
+	PGconn			*conn;
+	enum gt_err		 e;
+
+	res = exec(s, "BEGIN", 0, NULL);
+	e = check("insert", res, PGRES_COMMAND_OK);
+	PQclear(res);
+	if (e != GT_OK)
+		return e;
+
+	/*
+	 * The handle answers with the connection BEGIN ran on, unless that
+	 * one has closed since, when it opens a fresh (idle) one.
+	 */
+	if ((conn = pgconn_get(s->pc, s->timeout_ms)) == NULL)
+		return GT_ERR_UNAVAILABLE;
+	if (PQtransactionStatus(conn) != PQTRANS_INTRANS)
+		return session_replaced();
+	*pid = PQbackendPID(conn);
+
+	res = exec(s, lock_sql, (int)NELEM(keys), keys);
+	if ((e = check("insert", res, PGRES_TUPLES_OK)) != GT_OK &&
+	    res != NULL)
+		tx_rollback(s);
+	PQclear(res);
+	return e;
+}
+
+/*
+ * Commits the transaction tx_begin_locked() began on backend pid.  A
+ * COMMIT sent on a fresh connection would answer with a mere warning,
+ * having committed nothing: the backend is checked after it.
+ */
+static enum gt_err
+tx_commit(struct run_store_pg *s, int pid)
+{
+	PGresult	*res;
+	PGconn		*conn;
+	enum gt_err	 e;
+
+	res = exec(s, "COMMIT", 0, NULL);
+	e = check("insert", res, PGRES_COMMAND_OK);
+	PQclear(res);
+	if (e != GT_OK)
+		return e;
+	if ((conn = pgconn_get(s->pc, s->timeout_ms)) == NULL ||
+	    PQbackendPID(conn) != pid)
+		return session_replaced();
+	return GT_OK;
+}
+
+/*
+ * Reads the insert statement's answer: the run and the decision, or why
+ * there is no run.
+ */
+static enum gt_err
+read_insert(struct arena *a, const PGresult *res,
+    const struct limit_rule *rules, size_t nrules,
+    struct limit_decision *d, struct run *out)
+{
+	const char	*st, *constraint;
+	enum gt_err	 e;
+	int		 fits, same;
+
+	if (res != NULL && PQresultStatus(res) == PGRES_FATAL_ERROR) {
+		st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+		if (st != NULL && strcmp(st, "23505") == 0 &&
+		    constraint != NULL &&
+		    (strcmp(constraint, "runs_idempotency_key_key") == 0 ||
+		    strcmp(constraint, "runs_comment_key") == 0))
+			return GT_ERR_CONFLICT;
+	}
+	if ((e = check("insert", res, PGRES_TUPLES_OK)) != GT_OK)
+		return e;
+
+	if (PQntuples(res) < 1 || bool_at(res, 0, INS_FITS, &fits) == -1 ||
+	    bool_at(res, 0, INS_SAME, &same) == -1)
+		return bad_row("insert", "verdict");
+	if (!same)
+		return session_replaced();
+	if (nrules > 0 && (e = read_decision("insert", res, INS_COUNT, rules,
+	    nrules, fits, d)) != GT_OK)
+		return e;
+	if (nrules > 0 && fits != d->allowed)
+		return bad_row("insert", "fits");
+	if (!fits)
+		return GT_ERR_RATE_LIMITED;
+	return read_run("insert", a, res, 0, INS_RUN, out);
+}
+
+static enum gt_err
+store_insert(void *ctx, struct arena *a, const struct run_new *rn,
+    const struct limit_rule *rules, size_t nrules,
+    struct limit_decision *d, struct run *out)
+{
+	struct run_store_pg	*s = ctx;
+	struct rule_text	 rt;
+	const char		*params[INSERT_PARAMS];
+	char			 num[16], inst[24], comment[24], pidtext[16];
+	PGresult		*res;
+	enum gt_err		 e;
+	int			 pid = 0;
+
+	if ((nrules > 0 && d == NULL) || rn->repo == NULL ||
+	    rn->instruction == NULL || rn->requester == NULL ||
+	    (rn->idempotency_key != NULL && rn->fingerprint == NULL) ||
+	    (rn->comment_id != 0) != (rn->comment_kind != NULL))
+		return GT_ERR_INVALID;
+	if ((e = rule_params(rules, nrules, &rt, params)) != GT_OK)
+		return e;
+	snprintf(num, sizeof(num), "%" PRId32, rn->target_number);
+	snprintf(inst, sizeof(inst), "%" PRId64, rn->installation_id);
+	snprintf(comment, sizeof(comment), "%" PRId64, rn->comment_id);
+	params[8] = rn->repo;
+	params[9] = target_type_name(rn->target_type);
+	params[10] = num;
+	params[11] = rn->instruction;
+	params[12] = run_source_name(rn->source);
+	params[13] = rn->requested_by;
+	params[14] = rn->requester;
+	params[15] = rn->idempotency_key;
+	params[16] = rn->fingerprint;
+	params[17] = rn->installation_id != 0 ? inst : NULL;
+	params[18] = rn->comment_id != 0 ? comment : NULL;
+	params[19] = rn->comment_kind;
+	params[20] = rn->delivery_id;
+	params[21] = NULL;
+	if (params[9] == NULL || params[12] == NULL)
+		return GT_ERR_INVALID;
+
+	if (nrules == 0) {
+		if (d != NULL) {
+			memset(d, 0, sizeof(*d));
+			d->allowed = 1;
+		}
+		res = exec(s, insert_sql, INSERT_PARAMS, params);
+		e = read_insert(a, res, rules, 0, d, out);
+		PQclear(res);
+		return e;
+	}
+
+	if ((e = tx_begin_locked(s, params, &pid)) != GT_OK)
+		return e;
+	snprintf(pidtext, sizeof(pidtext), "%d", pid);
+	params[21] = pidtext;
+	res = exec(s, insert_sql, INSERT_PARAMS, params);
+	e = read_insert(a, res, rules, nrules, d, out);
+	if (e != GT_OK && res != NULL)
+		tx_rollback(s);
+	PQclear(res);
+	if (e != GT_OK)
+		return e;
+	return tx_commit(s, pid);
+}
+
+static enum gt_err
+store_list(void *ctx, struct arena *a, const struct run_filter *f,
+    struct run **runs, size_t *n, int64_t *total)
+{
+	char			 limit[24], offset[24];
+	const char		*params[4];
+	PGresult		*res;
+	struct run		*rs;
+	enum gt_err		 e;
+	int64_t			 off;
+	int			 i, rows;
+
+	*runs = NULL;
+	*n = 0;
+	if (f->page < 1 || f->limit < 1)
+		return GT_ERR_INVALID;
+	params[0] = NULL;
+	if (f->has_status && (params[0] = run_status_name(f->status)) == NULL)
+		return GT_ERR_INVALID;
+	params[1] = f->repo;
+
+	/* A page too far to count to is simply past the end. */
+	off = f->page - 1 > INT64_MAX / f->limit ? INT64_MAX :
+	    (f->page - 1) * f->limit;
+	snprintf(limit, sizeof(limit), "%" PRId64, f->limit);
+	snprintf(offset, sizeof(offset), "%" PRId64, off);
+	params[2] = limit;
+	params[3] = offset;
+
+	res = exec(ctx, list_sql, (int)NELEM(params), params);
+	if ((e = check("list", res, PGRES_TUPLES_OK)) != GT_OK)
+		goto out_clear;
+	if ((rows = PQntuples(res)) < 1 || i64_at(res, 0, 0, total) != 0) {
+		e = bad_row("list", "total");
+		goto out_clear;
+	}
+	if (PQgetisnull(res, 0, 1 + COL_ID))
+		goto out_clear;		/* past the end: no run */
+
+	if ((rs = arena_calloc(a, (size_t)rows, sizeof(*rs))) == NULL) {
+		e = GT_ERR_NOMEM;
+		goto out_clear;
+	}
+	for (i = 0; i < rows; i++)
+		if ((e = read_run("list", a, res, i, 1, &rs[i])) != GT_OK)
+			goto out_clear;
+	*runs = rs;
+	*n = (size_t)rows;
+
+out_clear:
+	PQclear(res);
+	return e;
+}
+
+/*
+ * How many times cancel tries its UPDATE: a run it could not move but
+ * then reads unfinished can only be one whose insert had not committed
+ * when the UPDATE ran (a status never moves back), so a second try finds
+ * it.
+ */
+#define CANCEL_TRIES	2
+
+static enum gt_err
+store_cancel(void *ctx, struct arena *a, const char *id, struct run *out)
+{
+	char			 canon[RUN_ID_LEN + 1];
+	const char *const	 params[] = { canon };
+	enum gt_err		 e;
+	int			 i;
+
+	if (run_id_parse(id, canon) == -1)
+		return GT_ERR_INVALID;
+	for (i = 0; i < CANCEL_TRIES; i++) {
+		e = one_run(ctx, "cancel", a, cancel_sql, 1, params, 0, out,
+		    NULL);
+		if (e != GT_ERR_NOT_FOUND)
+			return e;
+
+		/* Neither queued nor running: finished, or absent. */
+		if ((e = one_run(ctx, "cancel", a, get_sql, 1, params, 0, out,
+		    NULL)) != GT_OK)
+			return e;
+		if (run_status_finished(out->status))
+			return GT_ERR_TRANSITION;
+	}
+	return bad_row("cancel", "status");
+}
+
+struct run_store_pg *
+run_store_pg_new(struct pgconn *pc, int timeout_ms)
+{
+	struct run_store_pg	*s;
+
+	assert(pc != NULL && timeout_ms > 0);
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->pc = pc;
+	s->timeout_ms = timeout_ms;
+	return s;
+}
+
+void
+run_store_pg_free(struct run_store_pg *s)
+{
+	free(s);
+}
+
+void
+run_store_pg_port(struct run_store_pg *s, struct run_store *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->ctx = s;
+	out->get = store_get;
+	out->find_by_key = store_find_by_key;
+	out->paused = store_paused;
+	out->limit_override = store_limit_override;
+	out->insert = store_insert;
+	out->count_limits = store_count_limits;
+	out->list = store_list;
+	out->cancel = store_cancel;
+}
