@@ -12,12 +12,29 @@
 
 #include "http/app.h"
 #include "http/controllers.h"
+#include "infra/artifacts_fs.h"
 #include "infra/config.h"
+#include "infra/limiter_redis.h"
 #include "infra/pg.h"
 #include "infra/redis.h"
+#include "infra/run_cache_redis.h"
+#include "infra/run_store_pg.h"
 
+#define API_BODY_MAX	(64 * 1024)
+
+/* Every route: method, pattern, name for logs, controller, role, body cap. */
 static const struct route routes[] = {
 	{ "GET", "/health", "health", ctl_health, ROLE_NONE, 0, 0 },
+	{ "POST", "/api/runs", "runs.create", ctl_runs_create, ROLE_OPERATOR,
+	    API_BODY_MAX, ROUTE_JSON_BODY },
+	{ "GET", "/api/runs", "runs.list", ctl_runs_list, ROLE_OPERATOR, 0,
+	    0 },
+	{ "GET", "/api/runs/:run_id", "runs.get", ctl_runs_get,
+	    ROLE_OPERATOR, 0, 0 },
+	{ "POST", "/api/runs/:run_id/cancel", "runs.cancel", ctl_runs_cancel,
+	    ROLE_OPERATOR, API_BODY_MAX, 0 },
+	{ "GET", "/api/runs/:run_id/artifacts/:name", "runs.artifact",
+	    ctl_runs_artifact, ROLE_OPERATOR, 0, 0 },
 };
 
 static int
@@ -45,12 +62,31 @@ app_new(const struct config *cfg)
 		return NULL;
 	app->cfg = cfg;
 	if ((app->pg = pgconn_new(cfg)) == NULL ||
-	    (app->redis = rconn_new(cfg)) == NULL)
+	    (app->redis = rconn_new(cfg)) == NULL ||
+	    (app->store_pg = run_store_pg_new(app->pg,
+	    cfg->statement_timeout_ms)) == NULL ||
+	    (app->cache_redis = run_cache_redis_new(app->redis)) == NULL ||
+	    (app->limiter_redis = limiter_redis_new(app->redis)) == NULL ||
+	    (app->artifacts_fs = artifacts_fs_new(cfg->artifacts_root)) ==
+	    NULL)
 		goto out_free;
+	run_store_pg_port(app->store_pg, &app->store);
+	run_cache_redis_port(app->cache_redis, &app->cache);
+	limiter_redis_port(app->limiter_redis, &app->limiter);
+	artifacts_fs_port(app->artifacts_fs, &app->artifacts);
 
 	app->health.ctx = app;
 	app->health.db_ping = db_ping;
 	app->health.cache_ping = cache_ping;
+
+	app->runs.store = &app->store;
+	app->runs.cache = &app->cache;
+	app->runs.limiter = &app->limiter;
+	app->runs.artifacts = &app->artifacts;
+	app->runs.limits.repo_limit = cfg->repo_rate_limit;
+	app->runs.limits.repo_window_s = cfg->repo_rate_window_s;
+	app->runs.limits.requester_limit = cfg->requester_rate_limit;
+	app->runs.limits.requester_window_s = cfg->requester_rate_window_s;
 
 	app->dispatch.routes = routes;
 	app->dispatch.nroutes = sizeof(routes) / sizeof(routes[0]);
@@ -71,6 +107,10 @@ app_free(struct app *app)
 {
 	if (app == NULL)
 		return;
+	artifacts_fs_free(app->artifacts_fs);
+	limiter_redis_free(app->limiter_redis);
+	run_cache_redis_free(app->cache_redis);
+	run_store_pg_free(app->store_pg);
 	pgconn_free(app->pg);
 	rconn_free(app->redis);
 	free(app);

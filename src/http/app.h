@@ -7,18 +7,37 @@
 
 #include "http/dispatch.h"
 #include "usecase/health.h"
+#include "usecase/ports.h"
+#include "usecase/runs.h"
 
+struct artifacts_fs;
 struct config;
+struct limiter_redis;
 struct pgconn;
 struct rconn;
+struct run_cache_redis;
+struct run_store_pg;
 
 struct app {
 	const struct config	*cfg;
 	struct pgconn		*pg;
 	struct rconn		*redis;
 
+	/* The adapters, on the connections above. */
+	struct run_store_pg	*store_pg;
+	struct run_cache_redis	*cache_redis;
+	struct limiter_redis	*limiter_redis;
+	struct artifacts_fs	*artifacts_fs;
+
+	/* The ports they fill. */
+	struct run_store	 store;
+	struct run_cache	 cache;
+	struct limiter		 limiter;
+	struct artifact_store	 artifacts;
+
 	/* The use cases' ports, filled with the adapters above. */
 	struct health_ports	 health;
+	struct runs_ports	 runs;
 
 	struct dispatch_conf	 dispatch;
 };

@@ -10,7 +10,7 @@
  * behind the store's back through a plain libpq connection.  Concurrent
  * creators are forked processes, each with a connection of its own.
  */
-#include "config.h"
+#include <config.h>
 
 #include <sys/socket.h>
 #include <sys/wait.h>
