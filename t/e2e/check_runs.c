@@ -750,6 +750,57 @@ START_TEST(test_without_redis_limits_hold_and_gets_are_served)
 }
 END_TEST
 
+START_TEST(test_without_postgres_creates_are_503_and_cached_gets_served)
+{
+	struct answer	 a;
+	char		 id[64];
+
+	create_ok(repo_for("NoPg"), 1, id, sizeof(id));
+	get_run(id, &a);
+	ck_assert_int_eq(a.status, 200);
+	answer_free(&a);
+
+	stack_cmd("pg-stop");
+	http_as(client_operator_token, "POST", "/api/runs",
+	    create_body(repo_for("NoPg"), 1, "x"), NULL, &a);
+	assert_error(&a, 503, "unavailable");
+	answer_free(&a);
+	http_as(client_operator_token, "GET", "/api/runs", NULL, NULL, &a);
+	assert_error(&a, 503, "unavailable");
+	answer_free(&a);
+	/* A poll of a run in the cache needs no database. */
+	get_run(id, &a);
+	ck_assert_msg(a.status == 200, "%ld %s", a.status, a.body);
+	answer_free(&a);
+	stack_cmd("pg-start");
+
+	/* Every worker reconnects within its quarter-second pause. */
+	usleep(600 * 1000);
+	http_as(client_operator_token, "GET", "/api/runs", NULL, NULL, &a);
+	ck_assert_int_eq(a.status, 200);
+	answer_free(&a);
+}
+END_TEST
+
+START_TEST(test_wrong_method_on_runs_is_405_with_allow)
+{
+	struct answer	 a;
+
+	http_as(client_operator_token, "DELETE", "/api/runs", NULL, NULL, &a);
+	assert_error(&a, 405, "method_not_allowed");
+	ck_assert_ptr_nonnull(answer_header(&a, "Allow"));
+	ck_assert(strstr(answer_header(&a, "Allow"), "GET") != NULL);
+	ck_assert(strstr(answer_header(&a, "Allow"), "POST") != NULL);
+	answer_free(&a);
+	http_as(client_operator_token, "GET",
+	    "/api/runs/00000000-0000-4000-8000-000000000000/cancel", NULL,
+	    NULL, &a);
+	assert_error(&a, 405, "method_not_allowed");
+	ck_assert_pstr_eq(answer_header(&a, "Allow"), "POST");
+	answer_free(&a);
+}
+END_TEST
+
 /* Plants a file in the run's artifact folder, as a runner would. */
 static void
 plant(const char *id, const char *name, const char *data, size_t n)
@@ -885,6 +936,7 @@ runs_suite(void)
 	tcase_add_test(api, test_list_with_malformed_parameters_is_400);
 	tcase_add_test(api, test_cancel_of_queued_run_is_202_then_409);
 	tcase_add_test(api, test_idempotency_key_replays_or_refuses);
+	tcase_add_test(api, test_wrong_method_on_runs_is_405_with_allow);
 	suite_add_tcase(s, api);
 
 	tcase_set_timeout(limits, 120);
@@ -893,6 +945,8 @@ runs_suite(void)
 	tcase_add_test(limits, test_limit_is_exact_under_concurrency);
 	tcase_add_test(limits,
 	    test_without_redis_limits_hold_and_gets_are_served);
+	tcase_add_test(limits,
+	    test_without_postgres_creates_are_503_and_cached_gets_served);
 	suite_add_tcase(s, limits);
 
 	tcase_set_timeout(files, 60);
