@@ -21,7 +21,7 @@
  *
  * It exits 1 when the payload or the folder cannot be used.
  */
-#include "config.h"
+#include <config.h>
 
 #include <sys/types.h>
 

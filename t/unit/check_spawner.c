@@ -9,7 +9,7 @@
  * loop with a deadline, and one that outlives its test is killed with its
  * group by child_free() in the teardown.
  */
-#include "config.h"
+#include <config.h>
 
 #include <sys/types.h>
 #include <sys/resource.h>
