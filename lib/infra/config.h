@@ -53,6 +53,22 @@ struct config {
 	int	 repo_rate_window_s;	/* repo_rate_window: seconds */
 	int	 requester_rate_limit;	/* requester_rate_limit */
 	int	 requester_rate_window_s; /* requester_rate_window */
+
+	/* The dispatcher and the runner it starts. */
+	char	*dispatcher_id;		/* dispatcher_id: default host:pid */
+	int	 dispatcher_slots;	/* dispatcher_slots: runs at once */
+	char	*runner_path;		/* runner_path */
+	int	 run_timeout_s;		/* run_timeout */
+	int	 run_grace_s;		/* run_grace: SIGTERM to SIGKILL */
+	int	 lease_s;		/* lease: a heartbeat older is dead */
+	int	 heartbeat_s;		/* heartbeat_interval */
+	int	 poll_s;		/* poll_interval: claim this often */
+	int	 log_cap_bytes;		/* log_cap: of a run's log.txt */
+	int	 runner_max_procs;	/* runner_max_procs, 0 no limit */
+	int	 runner_max_memory_mb;	/* runner_max_memory_mb, 0 none */
+	int	 runner_max_open_files;	/* runner_max_open_files, 0 none */
+	char	*runner_path_env;	/* runner_env_path: PATH */
+	char	*runner_home;		/* runner_home: HOME */
 };
 
 /*
