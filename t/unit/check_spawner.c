@@ -577,10 +577,14 @@ START_TEST(no_descriptor_of_the_service_reaches_the_runner)
 }
 END_TEST
 
+/* Signals 32 and 33, as bits of /proc's masks (bit n - 1: signal n). */
+#define RESERVED_SIGNALS	(3ULL << 31)
+
 START_TEST(signals_are_default_and_unblocked)
 {
-	sigset_t	 set;
-	char		*log;
+	sigset_t		 set;
+	char			*log, *ign;
+	unsigned long long	 mask;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
@@ -596,7 +600,17 @@ START_TEST(signals_are_default_and_unblocked)
 	expect_status(finish(WAIT_MS), "exited with status 0");
 	log = read_log(NULL);
 	ck_assert_ptr_nonnull(strstr(log, "\nSigBlk:\t0000000000000000\n"));
-	ck_assert_ptr_nonnull(strstr(log, "\nSigIgn:\t0000000000000000\n"));
+	ck_assert_ptr_nonnull(ign = strstr(log, "\nSigIgn:\t"));
+	mask = strtoull(ign + 9, NULL, 16);
+
+	/*
+	 * glibc keeps signals 32 and 33 for itself and refuses to change
+	 * their disposition, so they stay as the test's parent left them
+	 * (make ignores them on some systems); glibc sets them again in a
+	 * runner that needs them.
+	 */
+	ck_assert_msg((mask & ~RESERVED_SIGNALS) == 0,
+	    "ignored signals reached the runner: %llx", mask);
 	free(log);
 }
 END_TEST
