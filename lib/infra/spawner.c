@@ -369,6 +369,14 @@ child_exec(const struct exec_plan *p)
 	if (setsid() == -1)
 		exec_fail(st, STEP_SETSID);
 
+	/*
+	 * A dispatcher killed outright cannot stop its runners: the kernel
+	 * then kills each runner itself.  What the runner started is left
+	 * to the lease: its run is failed as interrupted by the next
+	 * dispatcher.
+	 */
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0L, 0L, 0L);
+
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	sigemptyset(&sa.sa_mask);
