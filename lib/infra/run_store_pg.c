@@ -17,7 +17,6 @@
 #include <config.h>	/* the build's, not infra/config.h */
 
 #include <assert.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +28,7 @@
 #include "domain/run.h"
 #include "infra/log.h"
 #include "infra/pg.h"
+#include "infra/pg_rows.h"
 #include "infra/run_store_pg.h"
 #include "usecase/ports.h"
 
@@ -42,43 +42,6 @@ struct run_store_pg {
 	int		 timeout_ms;	/* per statement */
 };
 
-/*
- * A run's columns, in the order of enum run_col, as every statement
- * returning runs selects them: times as whole milliseconds (the floor of
- * the microseconds stored), the result as the jsonb's text.
- */
-#define RUN_COLUMNS \
-	"id::text, repo, target_type, target_number, instruction, status, " \
-	"source, requested_by, " \
-	"floor(extract(epoch FROM created_at) * 1000)::bigint, " \
-	"floor(extract(epoch FROM started_at) * 1000)::bigint, " \
-	"floor(extract(epoch FROM finished_at) * 1000)::bigint, " \
-	"exit_code, error_stage, error_message, result::text"
-
-enum run_col {
-	COL_ID,
-	COL_REPO,
-	COL_TARGET_TYPE,
-	COL_TARGET_NUMBER,
-	COL_INSTRUCTION,
-	COL_STATUS,
-	COL_SOURCE,
-	COL_REQUESTED_BY,
-	COL_CREATED,
-	COL_STARTED,
-	COL_FINISHED,
-	COL_EXIT_CODE,
-	COL_ERROR_STAGE,
-	COL_ERROR_MESSAGE,
-	COL_RESULT,
-	RUN_NCOLS
-};
-
-static const char *const run_col_names[RUN_NCOLS] = {
-	"id", "repo", "target_type", "target_number", "instruction",
-	"status", "source", "requested_by", "created_at", "started_at",
-	"finished_at", "exit_code", "error_stage", "error_message", "result",
-};
 
 /*
  * The rules' counts, as CTEs over parameters $1 to $8: for each of the
@@ -183,7 +146,7 @@ static const char insert_sql[] =
     "    FROM verdict "
     "    WHERE fits AND same_session AND "
     "        (SELECT count(*) FROM released) >= 0 "
-    "    RETURNING " RUN_COLUMNS ") "
+    "    RETURNING " PGROW_RUN_COLUMNS ") "
     "SELECT v.fits, v.same_session, c.i, c.n, c.lim, c.oldest_s, "
     "    c.frees_s, ins.* "
     "FROM verdict v LEFT JOIN inserted ins ON true "
@@ -197,12 +160,12 @@ static const char insert_sql[] =
 #define INS_RUN		(INS_COUNT + CNT_NCOLS)	/* the run's columns */
 
 static const char get_sql[] =
-    "SELECT " RUN_COLUMNS " FROM runs WHERE id = $1::uuid";
+    "SELECT " PGROW_RUN_COLUMNS " FROM runs WHERE id = $1::uuid";
 
 static const char find_by_key_sql[] =
     "SELECT request_hash = "
     "    encode(sha256(convert_to($2::text, 'UTF8')), 'hex'), "
-    RUN_COLUMNS " FROM runs "
+    PGROW_RUN_COLUMNS " FROM runs "
     "WHERE idempotency_key = $1::text AND "
     "    created_at > statement_timestamp() - interval '24 hours'";
 
@@ -228,7 +191,7 @@ static const char list_sql[] =
     "    SELECT * FROM runs "
     "    WHERE ($1::text IS NULL OR status = $1::text) AND "
     "        ($2::text IS NULL OR repo_key = lower($2::text))) "
-    "SELECT t.total, " RUN_COLUMNS " "
+    "SELECT t.total, " PGROW_RUN_COLUMNS " "
     "FROM (SELECT count(*) AS total FROM matching) AS t "
     "LEFT JOIN LATERAL (SELECT * FROM matching "
     "    ORDER BY created_at DESC, id DESC "
@@ -260,198 +223,8 @@ static const char cancel_sql[] =
     "told AS ("
     "    SELECT pg_notify('runs_cancel', id::text) FROM moved "
     "    WHERE status = 'running') "
-    "SELECT " RUN_COLUMNS " FROM moved "
+    "SELECT " PGROW_RUN_COLUMNS " FROM moved "
     "WHERE (SELECT count(*) FROM told) >= 0";
-
-/*
- * Whether a failed statement's SQLSTATE says the server could not serve
- * it rather than that the statement was wrong: a connection exception
- * (08), insufficient resources (53), operator intervention (57: a
- * statement timeout, a shutdown), or a server that has become read-only.
- */
-static int
-sqlstate_unavailable(const char *st)
-{
-	return strncmp(st, "08", 2) == 0 || strncmp(st, "53", 2) == 0 ||
-	    strncmp(st, "57", 2) == 0 || strcmp(st, "25006") == 0;
-}
-
-/*
- * Translates a statement's result: GT_OK when its status is want,
- * GT_ERR_UNAVAILABLE when there was none (pg.c has logged why) or the
- * server could not serve it, else GT_ERR_INTERNAL.  Failures with a
- * result are logged with what the server said, never the parameters.
- */
-static enum gt_err
-check(const char *op, const PGresult *res, ExecStatusType want)
-{
-	const char	*st, *constraint, *msg;
-	int		 unavailable;
-
-	if (res == NULL)
-		return GT_ERR_UNAVAILABLE;
-	if (PQresultStatus(res) == want)
-		return GT_OK;
-
-	st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-	constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
-	msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-	if (msg == NULL)
-		msg = PQresStatus(PQresultStatus(res));
-	unavailable = st != NULL && sqlstate_unavailable(st);
-	log_event(unavailable ? LOG_WARN : LOG_ERROR,
-	    unavailable ? "pg_unavailable" : "pg_error", "op", op,
-	    "sqlstate", st, "constraint", constraint, "error", msg, NULL);
-	return unavailable ? GT_ERR_UNAVAILABLE : GT_ERR_INTERNAL;
-}
-
-/* Logs a row that does not read as the statement promised. */
-static enum gt_err
-bad_row(const char *op, const char *column)
-{
-	log_event(LOG_ERROR, "pg_bad_row", "op", op, "column", column, NULL);
-	return GT_ERR_INTERNAL;
-}
-
-/* Parses a whole decimal int64, without trailing bytes. */
-static int
-parse_i64(const char *s, int64_t *out)
-{
-	char		*end;
-	long long	 v;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0')
-		return -1;
-	*out = v;
-	return 0;
-}
-
-/* Column col of row as an int64: -1 when malformed, 1 when NULL, else 0. */
-static int
-i64_at(const PGresult *res, int row, int col, int64_t *out)
-{
-	if (PQgetisnull(res, row, col))
-		return 1;
-	return parse_i64(PQgetvalue(res, row, col), out);
-}
-
-/* Column col of row as a boolean: -1 when not 't' or 'f'. */
-static int
-bool_at(const PGresult *res, int row, int col, int *out)
-{
-	const char	*v = PQgetvalue(res, row, col);
-
-	if (PQgetisnull(res, row, col) || (strcmp(v, "t") != 0 &&
-	    strcmp(v, "f") != 0))
-		return -1;
-	*out = v[0] == 't';
-	return 0;
-}
-
-/* Column col of row copied into the arena; NULL stays NULL. */
-static enum gt_err
-text_at(struct arena *a, const PGresult *res, int row, int col,
-    const char **out)
-{
-	if (PQgetisnull(res, row, col)) {
-		*out = NULL;
-		return GT_OK;
-	}
-	*out = arena_strndup(a, PQgetvalue(res, row, col),
-	    (size_t)PQgetlength(res, row, col));
-	return *out == NULL ? GT_ERR_NOMEM : GT_OK;
-}
-
-/* A time column: -1 when NULL. */
-static int
-time_at(const PGresult *res, int row, int col, int64_t *ms)
-{
-	int	 rc = i64_at(res, row, col, ms);
-
-	if (rc == 1)
-		*ms = -1;
-	return rc == -1 ? -1 : 0;
-}
-
-/*
- * Reads the run in the RUN_NCOLS columns of row starting at base into
- * out, its strings copied into the arena.
- */
-static enum gt_err
-read_run(const char *op, struct arena *a, const PGresult *res, int row,
-    int base, struct run *out)
-{
-	const char	*v;
-	int64_t		 n;
-	int		 bad = -1;
-
-	memset(out, 0, sizeof(*out));
-	if (PQnfields(res) < base + RUN_NCOLS)
-		return bad_row(op, "count");
-
-	v = PQgetvalue(res, row, base + COL_ID);
-	if (run_id_parse(v, out->id) == -1)
-		bad = COL_ID;
-	else if (PQgetisnull(res, row, base + COL_REPO) ||
-	    PQgetisnull(res, row, base + COL_INSTRUCTION))
-		bad = COL_REPO;
-	else if (target_type_parse(PQgetvalue(res, row,
-	    base + COL_TARGET_TYPE), &out->target_type) == -1)
-		bad = COL_TARGET_TYPE;
-	else if (i64_at(res, row, base + COL_TARGET_NUMBER, &n) != 0 ||
-	    !target_number_valid(n))
-		bad = COL_TARGET_NUMBER;
-	else if (run_status_parse(PQgetvalue(res, row, base + COL_STATUS),
-	    &out->status) == -1)
-		bad = COL_STATUS;
-	else if (run_source_parse(PQgetvalue(res, row, base + COL_SOURCE),
-	    &out->source) == -1)
-		bad = COL_SOURCE;
-	else if (i64_at(res, row, base + COL_CREATED, &out->created_at_ms)
-	    != 0)
-		bad = COL_CREATED;
-	else if (time_at(res, row, base + COL_STARTED, &out->started_at_ms)
-	    == -1)
-		bad = COL_STARTED;
-	else if (time_at(res, row, base + COL_FINISHED,
-	    &out->finished_at_ms) == -1)
-		bad = COL_FINISHED;
-	if (bad != -1)
-		return bad_row(op, run_col_names[bad]);
-	out->target_number = (int32_t)n;
-
-	switch (i64_at(res, row, base + COL_EXIT_CODE, &n)) {
-	case 0:
-		if (n < INT32_MIN || n > INT32_MAX)
-			return bad_row(op, run_col_names[COL_EXIT_CODE]);
-		out->has_exit_code = 1;
-		out->exit_code = (int)n;
-		break;
-	case 1:
-		break;
-	default:
-		return bad_row(op, run_col_names[COL_EXIT_CODE]);
-	}
-
-	out->error_stage = STAGE_NONE;
-	if (!PQgetisnull(res, row, base + COL_ERROR_STAGE) &&
-	    run_stage_parse(PQgetvalue(res, row, base + COL_ERROR_STAGE),
-	    &out->error_stage) == -1)
-		return bad_row(op, run_col_names[COL_ERROR_STAGE]);
-
-	if (text_at(a, res, row, base + COL_REPO, &out->repo) != GT_OK ||
-	    text_at(a, res, row, base + COL_INSTRUCTION,
-	    &out->instruction) != GT_OK ||
-	    text_at(a, res, row, base + COL_REQUESTED_BY,
-	    &out->requested_by) != GT_OK ||
-	    text_at(a, res, row, base + COL_ERROR_MESSAGE,
-	    &out->error_message) != GT_OK ||
-	    text_at(a, res, row, base + COL_RESULT, &out->result_json) != GT_OK)
-		return GT_ERR_NOMEM;
-	return GT_OK;
-}
 
 /* Runs one statement under the store's timeout. */
 static PGresult *
@@ -476,17 +249,17 @@ one_run(struct run_store_pg *s, const char *op, struct arena *a,
 	enum gt_err	 e;
 
 	res = exec(s, sql, n, params);
-	if ((e = check(op, res, PGRES_TUPLES_OK)) != GT_OK)
+	if ((e = pgrow_check(op, res, PGRES_TUPLES_OK)) != GT_OK)
 		goto out_clear;
 	if (PQntuples(res) == 0) {
 		e = GT_ERR_NOT_FOUND;
 		goto out_clear;
 	}
 	if (PQntuples(res) != 1) {
-		e = bad_row(op, "rows");
+		e = pgrow_bad(op, "rows");
 		goto out_clear;
 	}
-	if ((e = read_run(op, a, res, 0, base, out)) != GT_OK)
+	if ((e = pgrow_run(op, a, res, 0, base, out)) != GT_OK)
 		goto out_clear;
 	if (resp != NULL) {
 		*resp = res;
@@ -523,8 +296,8 @@ store_find_by_key(void *ctx, struct arena *a, const char *key,
 	    out, &res);
 	if (e != GT_OK)
 		return e;
-	if (bool_at(res, 0, 0, same) == -1)
-		e = bad_row("find_by_key", "request_hash");
+	if (pgrow_bool(res, 0, 0, same) == -1)
+		e = pgrow_bad("find_by_key", "request_hash");
 	PQclear(res);
 	return e;
 }
@@ -544,11 +317,11 @@ store_paused(void *ctx, const char *repo, enum target_type type,
 	snprintf(num, sizeof(num), "%" PRId32, number);
 
 	res = exec(ctx, paused_sql, 3, params);
-	if ((e = check("paused", res, PGRES_TUPLES_OK)) != GT_OK)
+	if ((e = pgrow_check("paused", res, PGRES_TUPLES_OK)) != GT_OK)
 		goto out_clear;
-	if (PQntuples(res) != 1 || bool_at(res, 0, 0, repo_paused) == -1 ||
-	    bool_at(res, 0, 1, target_paused) == -1)
-		e = bad_row("paused", "exists");
+	if (PQntuples(res) != 1 || pgrow_bool(res, 0, 0, repo_paused) == -1 ||
+	    pgrow_bool(res, 0, 1, target_paused) == -1)
+		e = pgrow_bad("paused", "exists");
 
 out_clear:
 	PQclear(res);
@@ -566,13 +339,13 @@ store_limit_override(void *ctx, const char *repo, int64_t *limit,
 	if (repo == NULL)
 		return GT_ERR_INVALID;
 	res = exec(ctx, limit_override_sql, 1, params);
-	if ((e = check("limit_override", res, PGRES_TUPLES_OK)) != GT_OK)
+	if ((e = pgrow_check("limit_override", res, PGRES_TUPLES_OK)) != GT_OK)
 		goto out_clear;
 	if (PQntuples(res) == 0)
 		e = GT_ERR_NOT_FOUND;
-	else if (PQntuples(res) != 1 || i64_at(res, 0, 0, limit) != 0 ||
-	    i64_at(res, 0, 1, window_s) != 0)
-		e = bad_row("limit_override", "limit");
+	else if (PQntuples(res) != 1 || pgrow_i64(res, 0, 0, limit) != 0 ||
+	    pgrow_i64(res, 0, 1, window_s) != 0)
+		e = pgrow_bad("limit_override", "limit");
 
 out_clear:
 	PQclear(res);
@@ -635,17 +408,17 @@ read_decision(const char *op, const PGresult *res, int col,
 	memset(d, 0, sizeof(*d));
 	d->allowed = 1;
 	if ((size_t)PQntuples(res) != nrules)
-		return bad_row(op, "rules");
+		return pgrow_bad(op, "rules");
 	for (row = 0; (size_t)row < nrules; row++) {
-		if (i64_at(res, row, col + CNT_I, &i) != 0 || i != row ||
-		    i64_at(res, row, col + CNT_N, &n) != 0 || n < 0 ||
-		    i64_at(res, row, col + CNT_LIM, &lim) != 0 ||
+		if (pgrow_i64(res, row, col + CNT_I, &i) != 0 || i != row ||
+		    pgrow_i64(res, row, col + CNT_N, &n) != 0 || n < 0 ||
+		    pgrow_i64(res, row, col + CNT_LIM, &lim) != 0 ||
 		    lim != rules[row].limit)
-			return bad_row(op, "counted");
-		if ((has_oldest = i64_at(res, row, col + CNT_OLDEST,
-		    &oldest_s)) == -1 || (has_frees = i64_at(res, row,
+			return pgrow_bad(op, "counted");
+		if ((has_oldest = pgrow_i64(res, row, col + CNT_OLDEST,
+		    &oldest_s)) == -1 || (has_frees = pgrow_i64(res, row,
 		    col + CNT_FREES, &frees_s)) == -1)
-			return bad_row(op, "counted");
+			return pgrow_bad(op, "counted");
 		has_oldest = has_oldest == 0;
 		has_frees = has_frees == 0;
 
@@ -664,7 +437,7 @@ read_decision(const char *op, const PGresult *res, int col,
 		if (n >= lim) {
 			d->allowed = 0;
 			if (!has_frees)
-				return bad_row(op, "frees_s");
+				return pgrow_bad(op, "frees_s");
 			if (frees_s < 1)
 				frees_s = 1;
 			if (frees_s > d->retry_after_s)
@@ -691,7 +464,7 @@ store_count_limits(void *ctx, const struct limit_rule *rules,
 		return GT_OK;
 	}
 	res = exec(ctx, count_sql, RULE_PARAMS, params);
-	if ((e = check("count_limits", res, PGRES_TUPLES_OK)) == GT_OK)
+	if ((e = pgrow_check("count_limits", res, PGRES_TUPLES_OK)) == GT_OK)
 		e = read_decision("count_limits", res, 0, rules, nrules, 0, d);
 	PQclear(res);
 	return e;
@@ -736,7 +509,7 @@ tx_begin_locked(struct run_store_pg *s, const char *const *rp, int *pid)
 	enum gt_err		 e;
 
 	res = exec(s, "BEGIN", 0, NULL);
-	e = check("insert", res, PGRES_COMMAND_OK);
+	e = pgrow_check("insert", res, PGRES_COMMAND_OK);
 	PQclear(res);
 	if (e != GT_OK)
 		return e;
@@ -752,7 +525,7 @@ tx_begin_locked(struct run_store_pg *s, const char *const *rp, int *pid)
 	*pid = PQbackendPID(conn);
 
 	res = exec(s, lock_sql, (int)NELEM(keys), keys);
-	if ((e = check("insert", res, PGRES_TUPLES_OK)) != GT_OK &&
+	if ((e = pgrow_check("insert", res, PGRES_TUPLES_OK)) != GT_OK &&
 	    res != NULL)
 		tx_rollback(s);
 	PQclear(res);
@@ -772,7 +545,7 @@ tx_commit(struct run_store_pg *s, int pid)
 	enum gt_err	 e;
 
 	res = exec(s, "COMMIT", 0, NULL);
-	e = check("insert", res, PGRES_COMMAND_OK);
+	e = pgrow_check("insert", res, PGRES_COMMAND_OK);
 	PQclear(res);
 	if (e != GT_OK)
 		return e;
@@ -804,22 +577,22 @@ read_insert(struct arena *a, const PGresult *res,
 		    strcmp(constraint, "runs_comment_key") == 0))
 			return GT_ERR_CONFLICT;
 	}
-	if ((e = check("insert", res, PGRES_TUPLES_OK)) != GT_OK)
+	if ((e = pgrow_check("insert", res, PGRES_TUPLES_OK)) != GT_OK)
 		return e;
 
-	if (PQntuples(res) < 1 || bool_at(res, 0, INS_FITS, &fits) == -1 ||
-	    bool_at(res, 0, INS_SAME, &same) == -1)
-		return bad_row("insert", "verdict");
+	if (PQntuples(res) < 1 || pgrow_bool(res, 0, INS_FITS, &fits) == -1 ||
+	    pgrow_bool(res, 0, INS_SAME, &same) == -1)
+		return pgrow_bad("insert", "verdict");
 	if (!same)
 		return session_replaced();
 	if (nrules > 0 && (e = read_decision("insert", res, INS_COUNT, rules,
 	    nrules, fits, d)) != GT_OK)
 		return e;
 	if (nrules > 0 && fits != d->allowed)
-		return bad_row("insert", "fits");
+		return pgrow_bad("insert", "fits");
 	if (!fits)
 		return GT_ERR_RATE_LIMITED;
-	return read_run("insert", a, res, 0, INS_RUN, out);
+	return pgrow_run("insert", a, res, 0, INS_RUN, out);
 }
 
 static enum gt_err
@@ -917,13 +690,13 @@ store_list(void *ctx, struct arena *a, const struct run_filter *f,
 	params[3] = offset;
 
 	res = exec(ctx, list_sql, (int)NELEM(params), params);
-	if ((e = check("list", res, PGRES_TUPLES_OK)) != GT_OK)
+	if ((e = pgrow_check("list", res, PGRES_TUPLES_OK)) != GT_OK)
 		goto out_clear;
-	if ((rows = PQntuples(res)) < 1 || i64_at(res, 0, 0, total) != 0) {
-		e = bad_row("list", "total");
+	if ((rows = PQntuples(res)) < 1 || pgrow_i64(res, 0, 0, total) != 0) {
+		e = pgrow_bad("list", "total");
 		goto out_clear;
 	}
-	if (PQgetisnull(res, 0, 1 + COL_ID))
+	if (PQgetisnull(res, 0, 1 + PGROW_COL_ID))
 		goto out_clear;		/* past the end: no run */
 
 	if ((rs = arena_calloc(a, (size_t)rows, sizeof(*rs))) == NULL) {
@@ -931,7 +704,7 @@ store_list(void *ctx, struct arena *a, const struct run_filter *f,
 		goto out_clear;
 	}
 	for (i = 0; i < rows; i++)
-		if ((e = read_run("list", a, res, i, 1, &rs[i])) != GT_OK)
+		if ((e = pgrow_run("list", a, res, i, 1, &rs[i])) != GT_OK)
 			goto out_clear;
 	*runs = rs;
 	*n = (size_t)rows;
@@ -972,7 +745,7 @@ store_cancel(void *ctx, struct arena *a, const char *id, struct run *out)
 		if (run_status_finished(out->status))
 			return GT_ERR_TRANSITION;
 	}
-	return bad_row("cancel", "status");
+	return pgrow_bad("cancel", "status");
 }
 
 struct run_store_pg *
