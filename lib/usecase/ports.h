@@ -287,10 +287,13 @@ struct run_queue {
 	 * A descriptor that becomes readable when a run is queued or a
 	 * cancel asked for (LISTEN), or -1 while the listening connection is
 	 * down (the dispatcher then polls).  drain() consumes what arrived
-	 * and re-opens the connection when needed.
+	 * and re-opens the connection when needed; it returns how many
+	 * notifications it read, and 1 when it has just begun listening
+	 * (what came before may have been missed), so that the caller
+	 * looks at the queue at once.
 	 */
 	int	(*wait_fd)(void *ctx);
-	void	(*drain)(void *ctx);
+	int	(*drain)(void *ctx);
 };
 
 /* An artifact: a regular file in the run's folder. */
