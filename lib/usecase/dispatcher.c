@@ -311,10 +311,11 @@ dispatcher_tick(struct dispatcher *d)
 		d->next_heartbeat = now + d->conf.heartbeat_ms;
 	}
 	if (!d->stopping && now >= d->next_claim) {
+		/* Before the claims: a slot one frees asks for the next. */
+		d->next_claim = now + d->conf.poll_ms;
 		for (i = 0; i < d->conf.slots; i++)
 			if (!d->slots[i].used && claim(d, &d->slots[i]) == -1)
 				break;
-		d->next_claim = now + d->conf.poll_ms;
 	}
 }
 
@@ -328,7 +329,9 @@ dispatcher_poke(struct dispatcher *d)
 /*
  * The soonest of the next heartbeat, reap and claim, and of a running
  * run's timeout or grace period; at most a second, so that runners'
- * ends are noticed promptly even without a wake-up.
+ * ends are noticed promptly even without a wake-up.  A runner already
+ * killed, or ended with its outcome not yet stored, has no time of its
+ * own left: the second's cap paces the wait for it.
  */
 int64_t
 dispatcher_next_ms(const struct dispatcher *d)
@@ -345,7 +348,7 @@ dispatcher_next_ms(const struct dispatcher *d)
 		next = d->next_claim;
 	for (i = 0; i < d->conf.slots; i++) {
 		s = &d->slots[i];
-		if (!s->used)
+		if (!s->used || s->ended || s->killed)
 			continue;
 		t = s->term_at != 0 ? s->term_at + d->conf.grace_ms :
 		    s->started_mono + d->conf.timeout_ms;
