@@ -10,6 +10,7 @@
 #   t/stack.sh pg-stop|pg-start|pg-freeze|pg-thaw DIR
 #   t/stack.sh redis-stop|redis-start|redis-freeze|redis-thaw DIR
 #   t/stack.sh pool-stop|pool-start|pool-pid DIR
+#   t/stack.sh dispatcher-start|dispatcher-stop|dispatcher-pid DIR [NAME]
 #   t/stack.sh nginx-reload DIR
 #
 # Ports: nginx on P, PostgreSQL on P+1, Redis on P+2, all on 127.0.0.1.
@@ -52,10 +53,12 @@ die() { warn "$*"; exit 1; }
 usage() {
 	cat >&2 <<'EOF'
 usage: t/stack.sh start DIR --srcdir S --bindir B --port-base P [--workers N]
+           [--dispatcher]
        t/stack.sh stop|status DIR
        t/stack.sh pg-stop|pg-start|pg-freeze|pg-thaw DIR
        t/stack.sh redis-stop|redis-start|redis-freeze|redis-thaw DIR
        t/stack.sh pool-stop|pool-start|pool-pid DIR
+       t/stack.sh dispatcher-start|dispatcher-stop|dispatcher-pid DIR [NAME]
        t/stack.sh nginx-reload DIR
 EOF
 	exit 2
@@ -281,6 +284,17 @@ health_timeout_ms = 400
 artifacts_root = $D/artifacts
 repo_rate_limit = 100000
 requester_rate_limit = 100000
+
+# The dispatcher (./dev up starts one; the dispatcher tests start their
+# own, with shorter times given in the environment).
+runner_path = $BINDIR/src/gittinkerer-example-runner
+runner_home = $D/artifacts
+dispatcher_slots = 4
+run_timeout = 300
+run_grace = 5
+lease = 15
+heartbeat_interval = 3
+poll_interval = 2
 
 # Secrets, each in its own file (mode 0600).
 operator_tokens_file = $D/secrets/operator_tokens
@@ -661,6 +675,94 @@ pool_stop() {
 }
 
 # ---------------------------------------------------------------------------
+# Dispatchers
+
+# A dispatcher is known by a name (default "dispatcher"): its pid file is
+# run/NAME.pid and its log log/NAME.log.  The tests start several with
+# their own settings, given as GITTINKERER_* variables in the environment,
+# which the service reads over its configuration file.
+
+dispatcher_name() {
+	local name=${1:-dispatcher}
+
+	[[ "$name" =~ ^[a-z][a-z0-9-]{0,30}$ ]] ||
+		die "a dispatcher name is 1-31 of [a-z0-9-], starting with a letter: $name"
+	printf '%s\n' "$name"
+}
+
+dispatcher_pid() {
+	local name
+
+	name=$(dispatcher_name "${1:-}")
+	live_pid "$D/run/$name.pid" gittinkerer-dispatcher "$CONF"
+}
+
+# Starts a dispatcher in its own session, like the pool, and waits until
+# it says it runs.
+dispatcher_start() {
+	local bin=$BINDIR/src/gittinkerer-dispatcher name log pid i lines
+
+	name=$(dispatcher_name "${1:-}")
+	log=$D/log/$name.log
+	if pid=$(dispatcher_pid "$name"); then
+		say "$name already runs (pid $pid)"
+		return 0
+	fi
+	[[ -x "$bin" ]] || { warn "$bin is missing: build first (make)"; return 1; }
+	rm -f "$D/run/$name.pid"
+	printf -- '--- t/stack.sh starts %s, %s\n' "$name" "$(date -u +%FT%TZ)" \
+	    >>"$log"
+	# It may claim runs as soon as it starts: look at all it said since.
+	lines=$(wc -l <"$log")
+	# shellcheck disable=SC2016 # $$ and $0 are the inner shell's
+	setsid bash -c 'echo $$ >"$0" && exec "$@"' "$D/run/$name.pid" \
+	    "$bin" -c "$CONF" </dev/null >>"$log" 2>&1 &
+	for ((i = 0; i < POOL_START_TIMEOUT * 10; i++)); do
+		if pid=$(dispatcher_pid "$name") &&
+		    tail -n +"$lines" "$log" |
+		    grep -q 'event=dispatcher_started'; then
+			say "$name runs (pid $pid)"
+			return 0
+		fi
+		if ((i > 5)) && ! dispatcher_pid "$name" >/dev/null; then
+			warn "$name exited at start"
+			show_log "$log"
+			return 1
+		fi
+		sleep 0.1
+	done
+	warn "$name did not start within ${POOL_START_TIMEOUT}s"
+	show_log "$log"
+	return 1
+}
+
+# SIGTERM: it stops its runs and records their outcomes first.
+dispatcher_stop() {
+	local name pid
+
+	name=$(dispatcher_name "${1:-}")
+	pid=$(dispatcher_pid "$name") || { rm -f "$D/run/$name.pid"; return 0; }
+	stop_group "$name" "$pid" TERM "$STOP_TIMEOUT"
+	rm -f "$D/run/$name.pid"
+	say "$name stopped"
+}
+
+# Every dispatcher of the folder, whatever its name.
+dispatchers_stop() {
+	local file name
+
+	for file in "$D"/run/*.pid; do
+		[[ -e "$file" ]] || continue
+		name=${file##*/}
+		name=${name%.pid}
+		case "$name" in
+		pool|nginx|redis) continue ;;
+		esac
+		dispatcher_stop "$name"
+	done
+}
+
+# ---------------------------------------------------------------------------
 # nginx
 
 nginx_pid() {
@@ -762,6 +864,7 @@ wait_health() {
 
 cmd_stop() {
 	nginx_stop
+	dispatchers_stop
 	pool_stop
 	redis_stop
 	pg_stop
@@ -787,10 +890,11 @@ start_cleanup() {
 }
 
 cmd_start() {
-	local srcdir='' bindir='' port_base='' workers=4 port bin
+	local srcdir='' bindir='' port_base='' workers=4 port bin dispatcher=no
 
 	while (($#)); do
 		case "$1" in
+		--dispatcher) dispatcher=yes; shift ;;
 		--srcdir) srcdir=${2:?--srcdir needs a value}; shift 2 ;;
 		--bindir) bindir=${2:?--bindir needs a value}; shift 2 ;;
 		--port-base) port_base=${2:?--port-base needs a value}; shift 2 ;;
@@ -848,6 +952,9 @@ cmd_start() {
 	redis_start || start_failed "Redis did not start"
 	migrate || start_failed "the migrations failed"
 	pool_start || start_failed "the pool did not start"
+	if [[ "$dispatcher" == yes ]]; then
+		dispatcher_start || start_failed "the dispatcher did not start"
+	fi
 	nginx_start || start_failed "nginx did not start"
 	wait_health || start_failed "/health did not answer"
 	write_env
@@ -900,6 +1007,9 @@ main() {
 	pool-stop) pool_stop ;;
 	pool-start) need_params; pool_start ;;
 	pool-pid) pool_pid || die "the pool does not run" ;;
+	dispatcher-start) need_params; dispatcher_start "$@" ;;
+	dispatcher-stop) dispatcher_stop "$@" ;;
+	dispatcher-pid) dispatcher_pid "$@" || die "${1:-dispatcher} does not run" ;;
 	nginx-reload) need_params; nginx_reload ;;
 	*) warn "unknown command: $cmd"; usage ;;
 	esac

@@ -1,0 +1,265 @@
+/*
+ * main.c: gittinkerer-dispatcher, the daemon that runs the runs.
+ *
+ *	gittinkerer-dispatcher [-c FILE] [--check-config] [--version]
+ *
+ * It claims queued runs from PostgreSQL, starts the configured runner for
+ * each, watches it, and records what came of it (see usecase/dispatcher.h
+ * for the rounds, infra/runner_proc.h for the processes).  It sleeps in
+ * poll(2) on the queue's LISTEN connection, the runners' output, and a
+ * signalfd for SIGCHLD, SIGTERM and SIGINT, never longer than the next
+ * round is due.  SIGTERM or SIGINT: stop claiming, ask the runners to
+ * stop, record their outcomes, exit.
+ *
+ * This file is the dispatcher's wiring: every adapter it uses is made and
+ * given to the use case here.
+ */
+#include <config.h>
+
+#include <sys/signalfd.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "infra/clock.h"
+#include "infra/config.h"
+#include "infra/log.h"
+#include "infra/pg.h"
+#include "infra/redis.h"
+#include "infra/run_cache_redis.h"
+#include "infra/run_queue_pg.h"
+#include "infra/runner_proc.h"
+#include "usecase/dispatcher.h"
+
+/* How long a stopping dispatcher waits for its runs past the grace. */
+#define STOP_SLACK_MS	5000
+
+struct wiring {
+	struct config		*cfg;
+	struct pgconn		*pg;
+	struct rconn		*redis;
+	struct run_queue_pg	*queue_pg;
+	struct run_cache_redis	*cache_redis;
+	struct runner_proc	*runners;
+	struct run_queue	 queue;
+	struct run_cache	 cache;
+	struct runner_port	 runner;
+	struct dispatcher	*d;
+	char			 id[128];
+};
+
+static void
+unwire(struct wiring *w)
+{
+	dispatcher_free(w->d);
+	runner_proc_free(w->runners);
+	run_cache_redis_free(w->cache_redis);
+	run_queue_pg_free(w->queue_pg);
+	rconn_free(w->redis);
+	pgconn_free(w->pg);
+}
+
+static int
+wire(struct wiring *w)
+{
+	const struct config	*cfg = w->cfg;
+	struct dispatcher_conf	 dc;
+	struct dispatcher_ports	 dp;
+	char			 host[64];
+
+	if (cfg->dispatcher_id != NULL)
+		snprintf(w->id, sizeof(w->id), "%s", cfg->dispatcher_id);
+	else {
+		if (gethostname(host, sizeof(host)) == -1)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		snprintf(w->id, sizeof(w->id), "%s:%ld", host, (long)getpid());
+	}
+
+	if ((w->pg = pgconn_new(cfg)) == NULL ||
+	    (w->redis = rconn_new(cfg)) == NULL ||
+	    (w->queue_pg = run_queue_pg_new(w->pg, cfg,
+	    cfg->statement_timeout_ms)) == NULL ||
+	    (w->cache_redis = run_cache_redis_new(w->redis)) == NULL ||
+	    (w->runners = runner_proc_new(cfg, cfg->dispatcher_slots)) == NULL)
+		return -1;
+	run_queue_pg_port(w->queue_pg, &w->queue);
+	run_cache_redis_port(w->cache_redis, &w->cache);
+	runner_proc_port(w->runners, &w->runner);
+
+	memset(&dc, 0, sizeof(dc));
+	dc.id = w->id;
+	dc.slots = cfg->dispatcher_slots;
+	dc.timeout_ms = (int64_t)cfg->run_timeout_s * 1000;
+	dc.grace_ms = (int64_t)cfg->run_grace_s * 1000;
+	dc.lease_ms = (int64_t)cfg->lease_s * 1000;
+	dc.heartbeat_ms = (int64_t)cfg->heartbeat_s * 1000;
+	dc.poll_ms = (int64_t)cfg->poll_s * 1000;
+	memset(&dp, 0, sizeof(dp));
+	dp.queue = &w->queue;
+	dp.cache = &w->cache;
+	dp.runner = &w->runner;
+	dp.now_ms = clock_mono_ms;
+	dp.wall_ms = clock_now_ms;
+	if ((w->d = dispatcher_new(&dc, &dp)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* Blocks the signals the loop takes from a signalfd; -1 on failure. */
+static int
+signals_fd(void)
+{
+	sigset_t	 set;
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
+		return -1;
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+/* Reads the signals waiting; returns 1 when one asks to stop. */
+static int
+read_signals(int sfd)
+{
+	struct signalfd_siginfo	 si;
+	int			 stop = 0;
+
+	while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+			stop = 1;
+	return stop;
+}
+
+static int
+run(struct wiring *w, int sfd)
+{
+	struct pollfd	 pfds[2 + DISPATCHER_MAX_SLOTS];
+	const struct run_queue *q = &w->queue;
+	int64_t		 next, stop_by = 0;
+	size_t		 n;
+	int		 rc;
+
+	log_event(LOG_INFO, "dispatcher_started", "id", w->id, NULL);
+	for (;;) {
+		dispatcher_tick(w->d);
+		if (stop_by != 0 && dispatcher_running(w->d) == 0)
+			break;
+		if (stop_by != 0 && clock_mono_ms() > stop_by) {
+			log_event(LOG_ERROR, "dispatcher_stop_timeout", NULL);
+			break;
+		}
+
+		pfds[0].fd = sfd;
+		pfds[0].events = POLLIN;
+		pfds[1].fd = q->wait_fd(q->ctx);
+		pfds[1].events = POLLIN;
+		n = 2 + runner_proc_pollfds(w->runners, pfds + 2,
+		    DISPATCHER_MAX_SLOTS);
+		next = dispatcher_next_ms(w->d);
+		rc = poll(pfds, n, (int)(next > 1000 ? 1000 : next));
+		if (rc == -1 && errno != EINTR) {
+			log_event(LOG_ERROR, "dispatcher_poll_failed", "error",
+			    strerror(errno), NULL);
+			return 1;
+		}
+		runner_proc_pump(w->runners);
+		if (q->drain(q->ctx) > 0)
+			dispatcher_poke(w->d);
+		if ((pfds[0].revents & POLLIN) && read_signals(sfd) &&
+		    stop_by == 0) {
+			log_event(LOG_INFO, "dispatcher_stopping", NULL);
+			dispatcher_stop(w->d);
+			stop_by = clock_mono_ms() + (int64_t)w->cfg->run_grace_s *
+			    1000 + STOP_SLACK_MS;
+		}
+	}
+	log_event(LOG_INFO, "dispatcher_stopped", NULL);
+	return 0;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: gittinkerer-dispatcher [-c file] "
+	    "[--check-config] [--version]\n");
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct wiring	 w;
+	const char	*path = config_default_path();
+	char		 err[512];
+	int		 ch, check_only = 0, sfd, rc;
+
+	log_set_program("dispatcher");
+	while ((ch = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'C':
+			check_only = 1;
+			break;
+		case 'V':
+			printf("gittinkerer-dispatcher %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage();
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage();
+		return 2;
+	}
+
+	memset(&w, 0, sizeof(w));
+	if ((w.cfg = config_load(path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "gittinkerer-dispatcher: %s\n", err);
+		return 1;
+	}
+	if (check_only) {
+		printf("configuration ok\n");
+		config_free(w.cfg);
+		return 0;
+	}
+	log_set_level((enum log_level)w.cfg->log_level);
+
+	if ((sfd = signals_fd()) == -1) {
+		log_event(LOG_ERROR, "dispatcher_signals_failed", "error",
+		    strerror(errno), NULL);
+		config_free(w.cfg);
+		return 1;
+	}
+	if (wire(&w) == -1) {
+		log_event(LOG_ERROR, "dispatcher_init_failed", NULL);
+		rc = 1;
+	} else
+		rc = run(&w, sfd);
+	unwire(&w);
+	close(sfd);
+	config_free(w.cfg);
+	return rc;
+}
