@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "domain/text.h"
 #include "infra/config.h"
@@ -22,6 +23,9 @@
 
 #define CONFIG_LINE_MAX		8192
 #define CONFIG_SECRET_MAX	65536
+
+/* The GitHub App's key, found by its own rules (find_private_key()). */
+#define PRIVATE_KEY		"github_private_key"
 
 enum key_type {
 	KEY_STRING,	/* any non-empty text */
@@ -101,6 +105,27 @@ static const struct key keys[] = {
 	    "/usr/local/bin:/usr/bin:/bin", 0 },
 	{ "runner_home", KEY_STRING, F(runner_home), 0, 0, 0,
 	    "/var/lib/gittinkerer", 0 },
+	{ "webhook_command", KEY_STRING, F(webhook_command), 0, 0, 0,
+	    "/gittinkerer", 0 },
+	{ "webhook_allowed_associations", KEY_LIST, F(webhook_associations),
+	    F(webhook_associations_n), 0, 0, "OWNER,MEMBER,COLLABORATOR", 0 },
+	{ "github_api_url", KEY_STRING, F(github_api_url), 0, 0, 0,
+	    "https://api.github.com", 0 },
+	{ "github_app_id", KEY_INT, F(github_app_id), 0, 0, LONG_MAX, "0", 0 },
+	{ "github_private_key", KEY_STRING, F(github_private_key), 0, 0, 0,
+	    NULL, 1 },
+	{ "github_timeout_ms", KEY_INT, F(github_timeout_ms), 0, 100, 120000,
+	    "10000", 0 },
+	{ "outbox_max_attempts", KEY_INT, F(outbox_max_attempts), 0, 1, 100,
+	    "8", 0 },
+	{ "outbox_backoff", KEY_INT, F(outbox_backoff_s), 0, 1, 3600, "10",
+	    0 },
+	{ "outbox_poll_interval", KEY_INT, F(outbox_poll_s), 0, 1, 600, "2",
+	    0 },
+	{ "redelivery_interval", KEY_INT, F(redelivery_interval_s), 0, 0,
+	    86400, "300", 0 },
+	{ "redelivery_hours", KEY_INT, F(redelivery_hours), 0, 1, 720, "72",
+	    0 },
 };
 
 #undef F
@@ -426,7 +451,13 @@ load_env(struct config *cfg, char *err, size_t errlen)
 
 	for (i = 0; i < NKEYS; i++) {
 		env_name(var, sizeof(var), keys[i].name, NULL);
-		if ((value = getenv(var)) != NULL &&
+
+		/* Read after private-key.pem: see find_private_key(). */
+		if (strcmp(keys[i].name, PRIVATE_KEY) == 0)
+			value = NULL;
+		else
+			value = getenv(var);
+		if (value != NULL &&
 		    apply(cfg, keys[i].name, value, sub, sizeof(sub)) != 0) {
 			snprintf(err, errlen, "environment %s: %s", var, sub);
 			return -1;
@@ -445,6 +476,52 @@ load_env(struct config *cfg, char *err, size_t errlen)
 				return -1;
 			}
 		}
+	}
+	return 0;
+}
+
+/*
+ * The GitHub App's private key when the configuration did not name one:
+ * private-key.pem beside the configuration file, else the key itself in
+ * GITTINKERER_GITHUB_PRIVATE_KEY (which is why load_env() leaves that
+ * variable alone).  Only looked for when an app is configured.
+ */
+static int
+find_private_key(struct config *cfg, const char *path, char *err,
+    size_t errlen)
+{
+	const struct key	*k = NULL;
+	const char		*slash, *value;
+	char			 beside[4096], sub[512];
+	size_t			 i;
+	int			 n;
+
+	if (cfg->github_app_id == 0 || cfg->github_private_key != NULL)
+		return 0;
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].name, PRIVATE_KEY) == 0)
+			k = &keys[i];
+	if (path != NULL) {
+		slash = strrchr(path, '/');
+		n = slash == NULL ?
+		    snprintf(beside, sizeof(beside), "private-key.pem") :
+		    snprintf(beside, sizeof(beside), "%.*s/private-key.pem",
+		    (int)(slash - path), path);
+		if (n > 0 && (size_t)n < sizeof(beside) &&
+		    access(beside, F_OK) == 0) {
+			if (apply(cfg, PRIVATE_KEY "_file", beside, sub,
+			    sizeof(sub)) != 0) {
+				snprintf(err, errlen, "%s", sub);
+				return -1;
+			}
+			return 0;
+		}
+	}
+	if ((value = getenv("GITTINKERER_GITHUB_PRIVATE_KEY")) != NULL &&
+	    k != NULL && set_key(cfg, k, value, sub, sizeof(sub)) != 0) {
+		snprintf(err, errlen, "environment "
+		    "GITTINKERER_GITHUB_PRIVATE_KEY: %s", sub);
+		return -1;
 	}
 	return 0;
 }
@@ -475,6 +552,12 @@ validate(const struct config *cfg, char *err, size_t errlen)
 			    "be at least 16 characters");
 			return -1;
 		}
+	if (cfg->github_app_id != 0 && cfg->github_private_key == NULL) {
+		snprintf(err, errlen, "github_app_id: no private key: set "
+		    "github_private_key_file, put private-key.pem beside the "
+		    "configuration, or set GITTINKERER_GITHUB_PRIVATE_KEY");
+		return -1;
+	}
 	if (cfg->listen != NULL && strncmp(cfg->listen, "unix:", 5) != 0 &&
 	    strrchr(cfg->listen, ':') == NULL) {
 		snprintf(err, errlen, "listen: must be unix:PATH or HOST:PORT, "
@@ -506,6 +589,8 @@ config_load(const char *path, char *err, size_t errlen)
 	if (path != NULL && load_file(cfg, path, err, errlen) == -1)
 		goto out_free;
 	if (load_env(cfg, err, errlen) == -1)
+		goto out_free;
+	if (find_private_key(cfg, path, err, errlen) == -1)
 		goto out_free;
 	if (validate(cfg, err, errlen) == -1)
 		goto out_free;

@@ -69,6 +69,31 @@ struct config {
 	int	 runner_max_open_files;	/* runner_max_open_files, 0 none */
 	char	*runner_path_env;	/* runner_env_path: PATH */
 	char	*runner_home;		/* runner_home: HOME */
+
+	/* The GitHub webhook. */
+	char	*webhook_command;	/* webhook_command: the trigger word */
+	char	**webhook_associations;	/* webhook_allowed_associations */
+	size_t	 webhook_associations_n;
+
+	/*
+	 * The GitHub App; github_app_id 0 means none is configured, and the
+	 * service then neither calls GitHub nor hands the runner a token.
+	 * The private key (PEM) is github_private_key (secret: also as
+	 * github_private_key_file); when neither is set, private-key.pem
+	 * beside the configuration file is read if it exists, else the
+	 * environment variable GITTINKERER_GITHUB_PRIVATE_KEY.
+	 */
+	char	*github_api_url;	/* github_api_url: REST base URL */
+	long	 github_app_id;		/* github_app_id: 0 none */
+	char	*github_private_key;	/* github_private_key (secret), PEM */
+	int	 github_timeout_ms;	/* github_timeout_ms: per request */
+
+	/* The GitHub outbox sender and the redelivery reconciler. */
+	int	 outbox_max_attempts;	/* outbox_max_attempts */
+	int	 outbox_backoff_s;	/* outbox_backoff: first retry delay */
+	int	 outbox_poll_s;		/* outbox_poll_interval */
+	int	 redelivery_interval_s;	/* redelivery_interval: 0 never */
+	int	 redelivery_hours;	/* redelivery_hours: how far back */
 };
 
 /*
