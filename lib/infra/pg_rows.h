@@ -51,6 +51,23 @@ enum pgrow_run_col {
 };
 
 /*
+ * The outcome comment of a finished webhook run, queued for GitHub's
+ * sender, as a CTE named "outcome" over the rows of a CTE named "done".  The payload
+ * names what the comment answers; the sender reads the rest from the run.
+ */
+#define PGROW_OUTCOME_CTE \
+	"outcome AS (" \
+	"    INSERT INTO github_outbox (kind, run_id, repo, " \
+	"        installation_id, payload) " \
+	"    SELECT 'outcome', id, repo, installation_id, " \
+	"        jsonb_build_object('status', status, " \
+	"            'target', jsonb_build_object('type', target_type, " \
+	"                'number', target_number), " \
+	"            'comment_id', comment_id, " \
+	"            'comment_kind', comment_kind) " \
+	"    FROM done WHERE source = 'webhook' RETURNING 1) "
+
+/*
  * Translates a statement's result: GT_OK when its status is want,
  * GT_ERR_UNAVAILABLE when there was none (pg.c has logged why) or the
  * server could not serve it (SQLSTATE classes 08, 53 and 57, and a

@@ -105,23 +105,6 @@ static const char heartbeat_sql[] =
     "RETURNING id::text, cancel_requested_at IS NOT NULL";
 
 /*
- * The outcome comment of a finished webhook run, queued for GitHub's
- * sender, as a CTE over the rows of a CTE named "done".  The payload
- * names what the comment answers; the sender reads the rest from the run.
- */
-#define OUTCOME_CTE \
-	"outcome AS (" \
-	"    INSERT INTO github_outbox (kind, run_id, repo, " \
-	"        installation_id, payload) " \
-	"    SELECT 'outcome', id, repo, installation_id, " \
-	"        jsonb_build_object('status', status, " \
-	"            'target', jsonb_build_object('type', target_type, " \
-	"                'number', target_number), " \
-	"            'comment_id', comment_id, " \
-	"            'comment_kind', comment_kind) " \
-	"    FROM done WHERE source = 'webhook' RETURNING 1) "
-
-/*
  * Records how a running run ended ($1 to $6: id, status, exit code,
  * error stage and message, result) with its metrics row ($7 to $12:
  * duration, queue wait, and the runner's figures) and its outcome.
@@ -142,7 +125,7 @@ static const char finish_sql[] =
     "    SELECT id, $7::bigint, $8::bigint, exit_code, $9::bigint, "
     "        $10::bigint, $11::numeric, $12::integer FROM done "
     "    ON CONFLICT (run_id) DO NOTHING RETURNING 1), "
-    OUTCOME_CTE
+    PGROW_OUTCOME_CTE
     "SELECT " PGROW_RUN_COLUMNS " FROM done "
     "WHERE (SELECT count(*) FROM metrics) + "
     "    (SELECT count(*) FROM outcome) >= 0";
@@ -171,7 +154,7 @@ static const char reap_sql[] =
     "        floor(extract(epoch FROM started_at - created_at) * 1000) "
     "    FROM done "
     "    ON CONFLICT (run_id) DO NOTHING RETURNING 1), "
-    OUTCOME_CTE
+    PGROW_OUTCOME_CTE
     "SELECT " PGROW_RUN_COLUMNS " FROM done "
     "WHERE (SELECT count(*) FROM metrics) + "
     "    (SELECT count(*) FROM outcome) >= 0 "

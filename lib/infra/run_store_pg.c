@@ -119,7 +119,9 @@ static const char lock_sql[] =
  * expired key is released first: the INSERT reads released, which makes
  * the UPDATE finish before it, and the unique index no longer counts the
  * row the UPDATE changed.  One row per rule (one row when there is none):
- * the verdict, the rule's counts, and the run when it was inserted.
+ * the verdict, the rule's counts, and the run when it was inserted.  A
+ * run made from a comment ($19, $20) queues, in the same statement, the
+ * reaction that tells the commenter it was accepted.
  */
 static const char insert_sql[] =
     LIMIT_CTES ", "
@@ -146,7 +148,14 @@ static const char insert_sql[] =
     "    FROM verdict "
     "    WHERE fits AND same_session AND "
     "        (SELECT count(*) FROM released) >= 0 "
-    "    RETURNING " PGROW_RUN_COLUMNS ") "
+    "    RETURNING " PGROW_RUN_COLUMNS "), "
+    "reacted AS ("
+    "    INSERT INTO github_outbox (kind, run_id, repo, installation_id, "
+    "        payload) "
+    "    SELECT 'reaction', id::uuid, repo, $18::bigint, "
+    "        jsonb_build_object('comment_id', $19::bigint, "
+    "            'comment_kind', $20::text, 'content', 'eyes') "
+    "    FROM inserted WHERE $19::bigint IS NOT NULL RETURNING 1) "
     "SELECT v.fits, v.same_session, c.i, c.n, c.lim, c.oldest_s, "
     "    c.frees_s, ins.* "
     "FROM verdict v LEFT JOIN inserted ins ON true "
@@ -202,7 +211,8 @@ static const char list_sql[] =
  * Cancels a queued run, or records the cancel of a running one and tells
  * the dispatchers, in one guarded UPDATE: when a dispatcher moves the run
  * meanwhile, the SET is computed again from the status it committed.  No
- * row: the run has finished, or does not exist.
+ * row: the run has finished, or does not exist.  A webhook run cancelled
+ * here has finished, and its outcome comment is queued with the move.
  */
 static const char cancel_sql[] =
     "WITH moved AS ("
@@ -220,6 +230,8 @@ static const char cancel_sql[] =
     "            ELSE cancel_requested_at END "
     "    WHERE id = $1::uuid AND status IN ('queued', 'running') "
     "    RETURNING *), "
+    "done AS (SELECT * FROM moved WHERE status = 'cancelled'), "
+    PGROW_OUTCOME_CTE ", "
     "told AS ("
     "    SELECT pg_notify('runs_cancel', id::text) FROM moved "
     "    WHERE status = 'running') "
