@@ -296,6 +296,54 @@ struct run_queue {
 	int	(*drain)(void *ctx);
 };
 
+/*
+ * What became of one webhook delivery, as it is recorded, with the reply
+ * to post on GitHub when the delivery was refused for a pause or a rate
+ * limit.
+ */
+struct delivery_note {
+	const char	*delivery_id;	/* X-GitHub-Delivery */
+	const char	*event;		/* X-GitHub-Event */
+	const char	*action;	/* the payload's action, or NULL */
+	const char	*outcome;	/* the answer's status: "accepted", ... */
+	const char	*reason;	/* an "ignored" answer's reason, or NULL */
+	const char	*run_id;	/* the run it made or named, or NULL */
+
+	/* The reply: NULL reply_json for none. */
+	const char	*reply_repo;
+	int64_t		 reply_installation_id;	/* 0: none */
+	const char	*reply_json;	/* the outbox payload, an object */
+};
+
+/* The webhook's records, in PostgreSQL. */
+struct webhook_store {
+	void	*ctx;
+
+	/*
+	 * Whether this delivery was recorded before: GT_OK with *run_id
+	 * (in the arena; NULL when it named no run), or GT_ERR_NOT_FOUND.
+	 */
+	enum gt_err (*seen)(void *ctx, struct arena *,
+	    const char *delivery_id, const char **run_id);
+
+	/*
+	 * Records the note and queues its reply, together.  A delivery
+	 * recorded already keeps its first note, and no reply is queued.
+	 */
+	enum gt_err (*record)(void *ctx, const struct delivery_note *);
+
+	/* The run this comment made: GT_ERR_NOT_FOUND when none. */
+	enum gt_err (*run_by_comment)(void *ctx, struct arena *,
+	    const char *comment_kind, int64_t comment_id, struct run *out);
+
+	/*
+	 * The newest queued or running run of the target (the repository
+	 * compared case-insensitively): GT_ERR_NOT_FOUND when none.
+	 */
+	enum gt_err (*active_run)(void *ctx, struct arena *, const char *repo,
+	    enum target_type, int32_t number, struct run *out);
+};
+
 /* An artifact: a regular file in the run's folder. */
 struct artifact {
 	const char	*name;

@@ -19,8 +19,10 @@
 #include "infra/redis.h"
 #include "infra/run_cache_redis.h"
 #include "infra/run_store_pg.h"
+#include "infra/webhook_store_pg.h"
 
 #define API_BODY_MAX	(64 * 1024)
+#define WEBHOOK_BODY_MAX (25 * 1024 * 1024)	/* GitHub's own cap */
 
 /* Every route: method, pattern, name for logs, controller, role, body cap. */
 static const struct route routes[] = {
@@ -35,6 +37,8 @@ static const struct route routes[] = {
 	    ROLE_OPERATOR, API_BODY_MAX, 0 },
 	{ "GET", "/api/runs/:run_id/artifacts/:name", "runs.artifact",
 	    ctl_runs_artifact, ROLE_OPERATOR, 0, 0 },
+	{ "POST", "/api/github/webhook", "github.webhook", ctl_webhook,
+	    ROLE_NONE, WEBHOOK_BODY_MAX, 0 },
 };
 
 static int
@@ -68,12 +72,15 @@ app_new(const struct config *cfg)
 	    (app->cache_redis = run_cache_redis_new(app->redis)) == NULL ||
 	    (app->limiter_redis = limiter_redis_new(app->redis)) == NULL ||
 	    (app->artifacts_fs = artifacts_fs_new(cfg->artifacts_root)) ==
-	    NULL)
+	    NULL ||
+	    (app->webhook_pg = webhook_store_pg_new(app->pg,
+	    cfg->statement_timeout_ms)) == NULL)
 		goto out_free;
 	run_store_pg_port(app->store_pg, &app->store);
 	run_cache_redis_port(app->cache_redis, &app->cache);
 	limiter_redis_port(app->limiter_redis, &app->limiter);
 	artifacts_fs_port(app->artifacts_fs, &app->artifacts);
+	webhook_store_pg_port(app->webhook_pg, &app->webhook_store);
 
 	app->health.ctx = app;
 	app->health.db_ping = db_ping;
@@ -87,6 +94,12 @@ app_new(const struct config *cfg)
 	app->runs.limits.repo_window_s = cfg->repo_rate_window_s;
 	app->runs.limits.requester_limit = cfg->requester_rate_limit;
 	app->runs.limits.requester_window_s = cfg->requester_rate_window_s;
+
+	app->webhook.runs = &app->runs;
+	app->webhook.store = &app->webhook_store;
+	app->webhook.conf.command = cfg->webhook_command;
+	app->webhook.conf.associations = cfg->webhook_associations;
+	app->webhook.conf.nassociations = cfg->webhook_associations_n;
 
 	app->dispatch.routes = routes;
 	app->dispatch.nroutes = sizeof(routes) / sizeof(routes[0]);
@@ -107,6 +120,7 @@ app_free(struct app *app)
 {
 	if (app == NULL)
 		return;
+	webhook_store_pg_free(app->webhook_pg);
 	artifacts_fs_free(app->artifacts_fs);
 	limiter_redis_free(app->limiter_redis);
 	run_cache_redis_free(app->cache_redis);

@@ -9,6 +9,7 @@
 #include "usecase/health.h"
 #include "usecase/ports.h"
 #include "usecase/runs.h"
+#include "usecase/webhook.h"
 
 struct artifacts_fs;
 struct config;
@@ -17,6 +18,7 @@ struct pgconn;
 struct rconn;
 struct run_cache_redis;
 struct run_store_pg;
+struct webhook_store_pg;
 
 struct app {
 	const struct config	*cfg;
@@ -28,16 +30,19 @@ struct app {
 	struct run_cache_redis	*cache_redis;
 	struct limiter_redis	*limiter_redis;
 	struct artifacts_fs	*artifacts_fs;
+	struct webhook_store_pg	*webhook_pg;
 
 	/* The ports they fill. */
 	struct run_store	 store;
 	struct run_cache	 cache;
 	struct limiter		 limiter;
 	struct artifact_store	 artifacts;
+	struct webhook_store	 webhook_store;
 
 	/* The use cases' ports, filled with the adapters above. */
 	struct health_ports	 health;
 	struct runs_ports	 runs;
+	struct webhook_ports	 webhook;
 
 	struct dispatch_conf	 dispatch;
 };

@@ -25,4 +25,7 @@ void	 ctl_runs_cancel(void *app, struct request *, struct response *);
 /* GET /api/runs/:run_id/artifacts/:name */
 void	 ctl_runs_artifact(void *app, struct request *, struct response *);
 
+/* POST /api/github/webhook */
+void	 ctl_webhook(void *app, struct request *, struct response *);
+
 #endif
