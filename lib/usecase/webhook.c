@@ -278,6 +278,17 @@ webhook_handle(const struct webhook_ports *p, struct arena *arena,
 	if (ev->event == NULL || ev->delivery_id == NULL)
 		return GT_ERR_INVALID;
 
+	/*
+	 * A ping is answered whatever else is known or reachable: GitHub
+	 * sends one to check the hook, and it changes nothing.  Its record
+	 * is a courtesy (a ping recorded already keeps its first note).
+	 */
+	if (strcmp(ev->event, "ping") == 0) {
+		answer(out, WEBHOOK_PONG, NULL, NULL);
+		(void)record(p, ev, out, NULL);
+		return GT_OK;
+	}
+
 	e = p->store->seen(p->store->ctx, arena, ev->delivery_id, &run_id);
 	if (e == GT_OK) {
 		answer(out, WEBHOOK_DUPLICATE, NULL, run_id);
@@ -285,10 +296,7 @@ webhook_handle(const struct webhook_ports *p, struct arena *arena,
 	}
 	if (e != GT_ERR_NOT_FOUND)
 		return e;
-
-	if (strcmp(ev->event, "ping") == 0)
-		answer(out, WEBHOOK_PONG, NULL, NULL);
-	else if ((e = judge(p, arena, ev, member, out, &reply)) != GT_OK)
+	if ((e = judge(p, arena, ev, member, out, &reply)) != GT_OK)
 		return e;
 
 	/*

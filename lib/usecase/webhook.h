@@ -4,7 +4,8 @@
  * The delivery has been authenticated (its signature checked) and read
  * by the HTTP layer; here it is judged, in this order:
  *
- *  1. a ping is answered "pong";
+ *  1. a ping is answered "pong", even when it was delivered before or
+ *     the database is down;
  *  2. a delivery recorded before is a "duplicate" (GitHub redelivers);
  *  3. anything but a comment created (issue_comment or
  *     pull_request_review_comment, action created) is ignored as
@@ -100,7 +101,8 @@ const char	*webhook_status_name(enum webhook_status);
  * static).  member names this request to the rate limiter.  Returns
  * GT_OK, or GT_ERR_UNAVAILABLE when the database could not be reached
  * (nothing was recorded: GitHub's redelivery will bring it again),
- * GT_ERR_NOMEM or GT_ERR_INTERNAL.
+ * GT_ERR_INVALID when the event or the delivery id is NULL, GT_ERR_NOMEM
+ * or GT_ERR_INTERNAL.
  */
 enum gt_err	 webhook_handle(const struct webhook_ports *, struct arena *,
 		    const struct webhook_event *, const char *member,
