@@ -1,0 +1,295 @@
+/*
+ * main.c: gittinkerer-github, the daemon that acts on GitHub.
+ *
+ *	gittinkerer-github [-c FILE] [--check-config] [--version]
+ *
+ * It sends what the service queued for GitHub (usecase/outbox.h), every
+ * outbox_poll_interval seconds and at once again while there is more,
+ * and, every redelivery_interval seconds, asks GitHub to send again the
+ * webhook deliveries the service lost (usecase/redeliver.h).  Request
+ * workers never call GitHub: this daemon does, so that a slow GitHub
+ * holds no request.  Several may run against one database.  SIGTERM or
+ * SIGINT: it finishes the item at hand and exits.
+ *
+ * It needs a GitHub App (github_app_id and its key) and refuses to start
+ * without one.  This file is its wiring.
+ */
+#include <config.h>
+
+#include <sys/signalfd.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "domain/arena.h"
+#include "infra/clock.h"
+#include "infra/config.h"
+#include "infra/github.h"
+#include "infra/github_ports.h"
+#include "infra/log.h"
+#include "infra/outbox_pg.h"
+#include "infra/pg.h"
+#include "infra/redelivery_pg.h"
+#include "infra/redis.h"
+#include "usecase/outbox.h"
+#include "usecase/redeliver.h"
+
+#define OUTBOX_BATCH	20
+
+struct wiring {
+	struct config		*cfg;
+	struct pgconn		*pg;
+	struct rconn		*redis;
+	struct github		*gh;
+	struct outbox_pg	*outbox_pg;
+	struct redelivery_pg	*redelivery_pg;
+	struct github_deliveries deliveries;
+	struct outbox_store	 outbox_store;
+	struct redelivery_store	 redelivery_store;
+	struct github_port	 github;
+	struct deliveries_port	 deliveries_port;
+	struct outbox		*outbox;
+	struct redeliver_ports	 redeliver;
+	struct arena		*arena;
+};
+
+static void
+report(const char *event, int64_t item, const char *error)
+{
+	char	 id[24];
+
+	snprintf(id, sizeof(id), "%" PRId64, item);
+	log_event(strcmp(event, "outbox_failed") == 0 ? LOG_ERROR :
+	    strcmp(event, "outbox_sent") == 0 ? LOG_INFO : LOG_WARN, event,
+	    "item", id, "error", error, NULL);
+}
+
+static int64_t
+wall_s(void)
+{
+	return clock_now_ms() / 1000;
+}
+
+static void
+unwire(struct wiring *w)
+{
+	arena_free(w->arena);
+	outbox_free(w->outbox);
+	redelivery_pg_free(w->redelivery_pg);
+	outbox_pg_free(w->outbox_pg);
+	github_free(w->gh);
+	rconn_free(w->redis);
+	pgconn_free(w->pg);
+}
+
+static int
+wire(struct wiring *w)
+{
+	const struct config	*cfg = w->cfg;
+	struct outbox_conf	 oc;
+	struct outbox_ports	 op;
+
+	if ((w->pg = pgconn_new(cfg)) == NULL ||
+	    (w->redis = rconn_new(cfg)) == NULL ||
+	    (w->gh = github_new(cfg, w->redis)) == NULL ||
+	    (w->outbox_pg = outbox_pg_new(w->pg,
+	    cfg->statement_timeout_ms)) == NULL ||
+	    (w->redelivery_pg = redelivery_pg_new(w->pg,
+	    cfg->statement_timeout_ms)) == NULL ||
+	    (w->arena = arena_new()) == NULL)
+		return -1;
+	outbox_pg_port(w->outbox_pg, &w->outbox_store);
+	redelivery_pg_port(w->redelivery_pg, &w->redelivery_store);
+	github_outbox_port(w->gh, &w->github);
+	w->deliveries.gh = w->gh;
+	github_deliveries_port(&w->deliveries, &w->deliveries_port);
+
+	memset(&oc, 0, sizeof(oc));
+	oc.max_attempts = cfg->outbox_max_attempts;
+	oc.backoff_s = cfg->outbox_backoff_s;
+	/* Long enough for the request to end before another takes it. */
+	oc.lease_s = cfg->github_timeout_ms / 1000 * 2 + 30;
+	oc.batch = OUTBOX_BATCH;
+	memset(&op, 0, sizeof(op));
+	op.store = &w->outbox_store;
+	op.github = &w->github;
+	op.now_ms = clock_mono_ms;
+	op.report = report;
+	if ((w->outbox = outbox_new(&oc, &op)) == NULL)
+		return -1;
+
+	w->redeliver.github = &w->deliveries_port;
+	w->redeliver.store = &w->redelivery_store;
+	w->redeliver.wall_s = wall_s;
+	return 0;
+}
+
+/* Blocks the signals the loop takes from a signalfd; -1 on failure. */
+static int
+signals_fd(void)
+{
+	struct sigaction sa;
+	sigset_t	 set;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
+		return -1;
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+/* Waits up to ms; returns 1 when a signal asks to stop. */
+static int
+wait_for(int sfd, int64_t ms)
+{
+	struct signalfd_siginfo	 si;
+	struct pollfd		 pfd;
+	int			 stop = 0;
+
+	pfd.fd = sfd;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, ms > 60000 ? 60000 : (int)ms) > 0)
+		while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+			if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+				stop = 1;
+	return stop;
+}
+
+/* One look for lost deliveries. */
+static void
+reconcile(struct wiring *w)
+{
+	const char	*why;
+	char		 n[16];
+	int		 asked;
+	int64_t		 window_s = (int64_t)w->cfg->redelivery_hours * 3600;
+
+	arena_reset(w->arena);
+	w->deliveries.since_s = wall_s() - window_s;
+	asked = redeliver_round(&w->redeliver, w->arena, window_s, &why);
+	if (asked == -1) {
+		log_event(LOG_WARN, "redelivery_failed", "reason", why, NULL);
+		return;
+	}
+	snprintf(n, sizeof(n), "%d", asked);
+	log_event(asked > 0 ? LOG_INFO : LOG_DEBUG, "redelivery_looked",
+	    "asked", n, NULL);
+}
+
+static void
+run(struct wiring *w, int sfd)
+{
+	const struct config	*cfg = w->cfg;
+	int64_t			 next_look = 0, now, wait_ms, held;
+	int			 n;
+
+	log_event(LOG_INFO, "github_started", NULL);
+	for (;;) {
+		now = clock_mono_ms();
+		if (cfg->redelivery_interval_s > 0 && now >= next_look) {
+			reconcile(w);
+			next_look = now + (int64_t)cfg->redelivery_interval_s *
+			    1000;
+		}
+
+		n = outbox_round(w->outbox);
+		wait_ms = (int64_t)cfg->outbox_poll_s * 1000;
+		if (n >= OUTBOX_BATCH)
+			wait_ms = 0;		/* there may be more */
+		if ((held = outbox_held_ms(w->outbox)) > 0 && held < wait_ms)
+			wait_ms = held;
+		if (wait_for(sfd, wait_ms))
+			break;
+	}
+	log_event(LOG_INFO, "github_stopped", NULL);
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: gittinkerer-github [-c file] "
+	    "[--check-config] [--version]\n");
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct wiring	 w;
+	const char	*path = config_default_path();
+	char		 err[512];
+	int		 ch, check_only = 0, sfd, rc = 0;
+
+	log_set_program("github");
+	while ((ch = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'C':
+			check_only = 1;
+			break;
+		case 'V':
+			printf("gittinkerer-github %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage();
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage();
+		return 2;
+	}
+
+	memset(&w, 0, sizeof(w));
+	if ((w.cfg = config_load(path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "gittinkerer-github: %s\n", err);
+		return 1;
+	}
+	if (w.cfg->github_app_id == 0) {
+		fprintf(stderr, "gittinkerer-github: github_app_id is not "
+		    "set: without a GitHub App there is nothing to send\n");
+		config_free(w.cfg);
+		return 1;
+	}
+	if (check_only) {
+		printf("configuration ok\n");
+		config_free(w.cfg);
+		return 0;
+	}
+	log_set_level((enum log_level)w.cfg->log_level);
+
+	if ((sfd = signals_fd()) == -1) {
+		log_event(LOG_ERROR, "github_signals_failed", "error",
+		    strerror(errno), NULL);
+		config_free(w.cfg);
+		return 1;
+	}
+	if (wire(&w) == -1) {
+		log_event(LOG_ERROR, "github_init_failed", NULL);
+		rc = 1;
+	} else
+		run(&w, sfd);
+	unwire(&w);
+	close(sfd);
+	config_free(w.cfg);
+	return rc;
+}
