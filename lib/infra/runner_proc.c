@@ -18,6 +18,7 @@
 #include "domain/buf.h"
 #include "domain/runner_io.h"
 #include "infra/config.h"
+#include "infra/github.h"
 #include "infra/log.h"
 #include "infra/runner_proc.h"
 #include "infra/spawner.h"
@@ -27,6 +28,8 @@ struct runner_proc {
 	const struct config	*cfg;
 	struct child		**children;	/* by handle; NULL: free */
 	int			 max;
+	struct github		*gh;		/* NULL: no App */
+	struct arena		*arena;		/* the pull request's text */
 };
 
 struct runner_proc *
@@ -38,6 +41,11 @@ runner_proc_new(const struct config *cfg, int max_runs)
 		return NULL;
 	if ((rp->children = calloc((size_t)max_runs,
 	    sizeof(*rp->children))) == NULL) {
+		free(rp);
+		return NULL;
+	}
+	if ((rp->arena = arena_new()) == NULL) {
+		free(rp->children);
 		free(rp);
 		return NULL;
 	}
@@ -59,8 +67,52 @@ runner_proc_free(struct runner_proc *rp)
 	for (i = 0; i < rp->max; i++)
 		child_free(rp->children[i]);
 	spawner_reap_orphans();
+	arena_free(rp->arena);
 	free(rp->children);
 	free(rp);
+}
+
+void
+runner_proc_set_github(struct runner_proc *rp, struct github *gh)
+{
+	rp->gh = gh;
+}
+
+/*
+ * What a run from an App installation needs from GitHub: a token for the
+ * runner and, for a pull request, its branches.  Returns 0, or -1 with
+ * the reason in err: the run cannot do its work without them.
+ */
+static int
+from_github(struct runner_proc *rp, const struct claimed_run *cr,
+    char *token, size_t tokenlen, struct pull_info *pr, int *has_pr,
+    char *err, size_t errlen)
+{
+	struct github_result	 res;
+
+	*has_pr = 0;
+	memset(&res, 0, sizeof(res));
+	if (github_installation_token(rp->gh, cr->installation_id, token,
+	    tokenlen, &res) != GT_OK) {
+		snprintf(err, errlen, "GitHub gave no installation token "
+		    "(%s, status %ld)", github_outcome_name(res.outcome),
+		    res.status);
+		return -1;
+	}
+	if (cr->run.target_type != TARGET_PULL_REQUEST)
+		return 0;
+	arena_reset(rp->arena);
+	memset(pr, 0, sizeof(*pr));
+	if (github_pull(rp->gh, rp->arena, cr->installation_id, cr->run.repo,
+	    cr->run.target_number, pr, &res) != GT_OK) {
+		explicit_bzero(token, tokenlen);
+		snprintf(err, errlen, "GitHub did not give pull request #%d "
+		    "(%s, status %ld)", (int)cr->run.target_number,
+		    github_outcome_name(res.outcome), res.status);
+		return -1;
+	}
+	*has_pr = 1;
+	return 0;
 }
 
 /* Writes the payload file, mode 0600, replacing none that exists. */
@@ -124,7 +176,10 @@ rp_start(void *ctx, const struct claimed_run *cr, int *handle, char *err,
 	char			 dir[PATH_MAX], pay[PATH_MAX], logp[PATH_MAX];
 	char			**envp = NULL;
 	struct child		*c;
-	int			 slot;
+	struct pull_info	 pr;
+	char			 token[GITHUB_TOKEN_MAX];
+	enum gt_err		 e;
+	int			 slot, has_pr = 0;
 
 	for (slot = 0; slot < rp->max && rp->children[slot] != NULL; slot++)
 		;
@@ -145,16 +200,25 @@ rp_start(void *ctx, const struct claimed_run *cr, int *handle, char *err,
 		return GT_ERR_IO;
 	}
 
+	token[0] = '\0';
+	if (rp->gh != NULL && cr->installation_id != 0 &&
+	    from_github(rp, cr, token, sizeof(token), &pr, &has_pr, err,
+	    errlen) == -1)
+		return GT_ERR_UNAVAILABLE;
+
 	buf_init(&payload);
-	payload_build(&payload, &cr->run, NULL, cr->installation_id);
+	payload_build(&payload, &cr->run, has_pr ? &pr : NULL,
+	    cr->installation_id);
 	if (payload.oom) {
 		buf_free(&payload);
 		snprintf(err, errlen, "out of memory");
-		return GT_ERR_NOMEM;
+		e = GT_ERR_NOMEM;
+		goto out_wipe;
 	}
 	if (write_payload(pay, &payload, err, errlen) == -1) {
 		buf_free(&payload);
-		return GT_ERR_IO;
+		e = GT_ERR_IO;
+		goto out_wipe;
 	}
 	buf_free(&payload);
 
@@ -165,7 +229,10 @@ rp_start(void *ctx, const struct claimed_run *cr, int *handle, char *err,
 	env.run_id = cr->run.id;
 	env.artifacts_dir = dir;
 	env.payload = pay;
-	if ((envp = spawner_env_new(&env)) == NULL) {
+	env.gh_token = token[0] != '\0' ? token : NULL;
+	envp = spawner_env_new(&env);
+	explicit_bzero(token, sizeof(token));
+	if (envp == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return GT_ERR_NOMEM;
 	}
@@ -188,6 +255,10 @@ rp_start(void *ctx, const struct claimed_run *cr, int *handle, char *err,
 	*handle = slot;
 	log_event(LOG_INFO, "runner_started", "run", cr->run.id, NULL);
 	return GT_OK;
+
+out_wipe:
+	explicit_bzero(token, sizeof(token));
+	return e;
 }
 
 static int

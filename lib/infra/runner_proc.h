@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 struct config;
+struct github;
 struct runner_port;
 struct runner_proc;
 
@@ -27,6 +28,17 @@ struct runner_proc;
 struct runner_proc	*runner_proc_new(const struct config *cfg,
 			    int max_runs);
 void			 runner_proc_free(struct runner_proc *);
+
+/*
+ * Gives the adapter a GitHub client (which must outlive it): a run from
+ * an App installation is then started with an installation token as
+ * GH_TOKEN and, on a pull request, the pull request's branches in its
+ * payload.  When either cannot be had, the run fails to start (stage
+ * spawn) with GitHub's answer as the reason.  Without a client runs get
+ * neither.
+ */
+void			 runner_proc_set_github(struct runner_proc *,
+			    struct github *);
 
 /* Fills port with the adapter, which must outlive it. */
 void			 runner_proc_port(struct runner_proc *,

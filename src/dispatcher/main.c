@@ -29,6 +29,7 @@
 
 #include "infra/clock.h"
 #include "infra/config.h"
+#include "infra/github.h"
 #include "infra/log.h"
 #include "infra/pg.h"
 #include "infra/redis.h"
@@ -44,6 +45,7 @@ struct wiring {
 	struct config		*cfg;
 	struct pgconn		*pg;
 	struct rconn		*redis;
+	struct github		*gh;		/* NULL without an App */
 	struct run_queue_pg	*queue_pg;
 	struct run_cache_redis	*cache_redis;
 	struct runner_proc	*runners;
@@ -59,6 +61,7 @@ unwire(struct wiring *w)
 {
 	dispatcher_free(w->d);
 	runner_proc_free(w->runners);
+	github_free(w->gh);
 	run_cache_redis_free(w->cache_redis);
 	run_queue_pg_free(w->queue_pg);
 	rconn_free(w->redis);
@@ -89,6 +92,11 @@ wire(struct wiring *w)
 	    (w->cache_redis = run_cache_redis_new(w->redis)) == NULL ||
 	    (w->runners = runner_proc_new(cfg, cfg->dispatcher_slots)) == NULL)
 		return -1;
+	if (cfg->github_app_id != 0) {
+		if ((w->gh = github_new(cfg, w->redis)) == NULL)
+			return -1;
+		runner_proc_set_github(w->runners, w->gh);
+	}
 	run_queue_pg_port(w->queue_pg, &w->queue);
 	run_cache_redis_port(w->cache_redis, &w->cache);
 	runner_proc_port(w->runners, &w->runner);
