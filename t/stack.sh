@@ -11,6 +11,7 @@
 #   t/stack.sh redis-stop|redis-start|redis-freeze|redis-thaw DIR
 #   t/stack.sh pool-stop|pool-start|pool-pid DIR
 #   t/stack.sh dispatcher-start|dispatcher-stop|dispatcher-pid DIR [NAME]
+#   t/stack.sh github-start|github-stop|github-pid DIR [NAME]
 #   t/stack.sh nginx-reload DIR
 #
 # Ports: nginx on P, PostgreSQL on P+1, Redis on P+2, all on 127.0.0.1.
@@ -59,6 +60,7 @@ usage: t/stack.sh start DIR --srcdir S --bindir B --port-base P [--workers N]
        t/stack.sh redis-stop|redis-start|redis-freeze|redis-thaw DIR
        t/stack.sh pool-stop|pool-start|pool-pid DIR
        t/stack.sh dispatcher-start|dispatcher-stop|dispatcher-pid DIR [NAME]
+       t/stack.sh github-start|github-stop|github-pid DIR [NAME]
        t/stack.sh nginx-reload DIR
 EOF
 	exit 2
@@ -675,36 +677,47 @@ pool_stop() {
 }
 
 # ---------------------------------------------------------------------------
-# Dispatchers
+# Dispatchers and GitHub daemons
 
-# A dispatcher is known by a name (default "dispatcher"): its pid file is
-# run/NAME.pid and its log log/NAME.log.  The tests start several with
-# their own settings, given as GITTINKERER_* variables in the environment,
-# which the service reads over its configuration file.
+# A daemon is a dispatcher (gittinkerer-dispatcher) or a GitHub daemon
+# (gittinkerer-github), known by a name: its pid file is run/NAME.pid and
+# its log log/NAME.log.  A GitHub daemon's name is "github" or begins
+# with "github-"; any other name is a dispatcher's (default
+# "dispatcher").  The tests start several with their own settings, given
+# as GITTINKERER_* variables in the environment, which the service reads
+# over its configuration file.
 
-dispatcher_name() {
-	local name=${1:-dispatcher}
+daemon_name() {
+	local prog=$1 name=${2:-$1}
 
 	[[ "$name" =~ ^[a-z][a-z0-9-]{0,30}$ ]] ||
-		die "a dispatcher name is 1-31 of [a-z0-9-], starting with a letter: $name"
+		die "a $prog name is 1-31 of [a-z0-9-], starting with a letter: $name"
+	case "$prog:$name" in
+	github:github|github:github-*|dispatcher:*) ;;
+	*) die "$name is not a $prog name: GitHub daemons are github or github-*" ;;
+	esac
+	case "$prog:$name" in
+	dispatcher:github|dispatcher:github-*)
+		die "$name is a GitHub daemon's name, not a dispatcher's" ;;
+	esac
 	printf '%s\n' "$name"
 }
 
-dispatcher_pid() {
-	local name
+daemon_pid() {
+	local prog=$1 name
 
-	name=$(dispatcher_name "${1:-}")
-	live_pid "$D/run/$name.pid" gittinkerer-dispatcher "$CONF"
+	name=$(daemon_name "$prog" "${2:-}")
+	live_pid "$D/run/$name.pid" "gittinkerer-$prog" "$CONF"
 }
 
-# Starts a dispatcher in its own session, like the pool, and waits until
-# it says it runs.
-dispatcher_start() {
-	local bin=$BINDIR/src/gittinkerer-dispatcher name log pid i lines
+# Starts a daemon in its own session, like the pool, and waits until it
+# says it runs.
+daemon_start() {
+	local prog=$1 bin=$BINDIR/src/gittinkerer-$1 name log pid i lines
 
-	name=$(dispatcher_name "${1:-}")
+	name=$(daemon_name "$prog" "${2:-}")
 	log=$D/log/$name.log
-	if pid=$(dispatcher_pid "$name"); then
+	if pid=$(daemon_pid "$prog" "$name"); then
 		say "$name already runs (pid $pid)"
 		return 0
 	fi
@@ -718,13 +731,13 @@ dispatcher_start() {
 	setsid bash -c 'echo $$ >"$0" && exec "$@"' "$D/run/$name.pid" \
 	    "$bin" -c "$CONF" </dev/null >>"$log" 2>&1 &
 	for ((i = 0; i < POOL_START_TIMEOUT * 10; i++)); do
-		if pid=$(dispatcher_pid "$name") &&
+		if pid=$(daemon_pid "$prog" "$name") &&
 		    tail -n +"$lines" "$log" |
-		    grep -q 'event=dispatcher_started'; then
+		    grep -q "event=${prog}_started"; then
 			say "$name runs (pid $pid)"
 			return 0
 		fi
-		if ((i > 5)) && ! dispatcher_pid "$name" >/dev/null; then
+		if ((i > 5)) && ! daemon_pid "$prog" "$name" >/dev/null; then
 			warn "$name exited at start"
 			show_log "$log"
 			return 1
@@ -736,19 +749,20 @@ dispatcher_start() {
 	return 1
 }
 
-# SIGTERM: it stops its runs and records their outcomes first.
-dispatcher_stop() {
-	local name pid
+# SIGTERM: a dispatcher stops its runs and records their outcomes first.
+daemon_stop() {
+	local prog=$1 name pid
 
-	name=$(dispatcher_name "${1:-}")
-	pid=$(dispatcher_pid "$name") || { rm -f "$D/run/$name.pid"; return 0; }
+	name=$(daemon_name "$prog" "${2:-}")
+	pid=$(daemon_pid "$prog" "$name") ||
+		{ rm -f "$D/run/$name.pid"; return 0; }
 	stop_group "$name" "$pid" TERM "$STOP_TIMEOUT"
 	rm -f "$D/run/$name.pid"
 	say "$name stopped"
 }
 
-# Every dispatcher of the folder, whatever its name.
-dispatchers_stop() {
+# Every daemon of the folder, whatever its name.
+daemons_stop() {
 	local file name
 
 	for file in "$D"/run/*.pid; do
@@ -757,8 +771,9 @@ dispatchers_stop() {
 		name=${name%.pid}
 		case "$name" in
 		pool|nginx|redis) continue ;;
+		github|github-*) daemon_stop github "$name" ;;
+		*) daemon_stop dispatcher "$name" ;;
 		esac
-		dispatcher_stop "$name"
 	done
 }
 
@@ -864,7 +879,7 @@ wait_health() {
 
 cmd_stop() {
 	nginx_stop
-	dispatchers_stop
+	daemons_stop
 	pool_stop
 	redis_stop
 	pg_stop
@@ -953,7 +968,8 @@ cmd_start() {
 	migrate || start_failed "the migrations failed"
 	pool_start || start_failed "the pool did not start"
 	if [[ "$dispatcher" == yes ]]; then
-		dispatcher_start || start_failed "the dispatcher did not start"
+		daemon_start dispatcher ||
+			start_failed "the dispatcher did not start"
 	fi
 	nginx_start || start_failed "nginx did not start"
 	wait_health || start_failed "/health did not answer"
@@ -1007,9 +1023,13 @@ main() {
 	pool-stop) pool_stop ;;
 	pool-start) need_params; pool_start ;;
 	pool-pid) pool_pid || die "the pool does not run" ;;
-	dispatcher-start) need_params; dispatcher_start "$@" ;;
-	dispatcher-stop) dispatcher_stop "$@" ;;
-	dispatcher-pid) dispatcher_pid "$@" || die "${1:-dispatcher} does not run" ;;
+	dispatcher-start) need_params; daemon_start dispatcher "$@" ;;
+	dispatcher-stop) daemon_stop dispatcher "$@" ;;
+	dispatcher-pid) daemon_pid dispatcher "$@" ||
+		die "${1:-dispatcher} does not run" ;;
+	github-start) need_params; daemon_start github "$@" ;;
+	github-stop) daemon_stop github "$@" ;;
+	github-pid) daemon_pid github "$@" || die "${1:-github} does not run" ;;
 	nginx-reload) need_params; nginx_reload ;;
 	*) warn "unknown command: $cmd"; usage ;;
 	esac

@@ -6,7 +6,9 @@
 # payload, the environment holds only the contract's variables.  What it
 # does is chosen by the first word of the run's instruction:
 #
-#   succeed        log a line, write summary.txt and a result.json, exit 0
+#   succeed        log a line, write summary.txt and a result.json (and
+#                  gh_token.txt, the first characters of GH_TOKEN, when it
+#                  is set), exit 0
 #   fail           log a line, exit 3
 #   hang           sleep until killed (the run times out)
 #   ignore-term    ignore SIGTERM and sleep (SIGKILL ends it)
@@ -32,6 +34,10 @@ echo "test runner: run $GITTINKERER_RUN_ID: $what"
 case "$what" in
 succeed)
 	printf 'all done\n' >"$dir/summary.txt"
+	# Whether a GitHub token came, by its first four characters only.
+	if [ -n "${GH_TOKEN:-}" ]; then
+		printf '%.4s' "$GH_TOKEN" >"$dir/gh_token.txt"
+	fi
 	printf '{"summary": "done", "pr_url": "https://github.com/o/r/pull/1", "metrics": {"tokens_in": 5, "tokens_out": 7, "cost_usd": 0.25, "files_changed": 2}}' \
 	    >"$dir/result.json"
 	exit 0
