@@ -7,8 +7,9 @@
 # variables:
 #
 #   - an accepted comment gets its 👀 reaction, once, as the installation;
-#   - a 403 with x-ratelimit-remaining 0: the reaction is posted once,
-#     after the reset, and nothing is asked of GitHub before it;
+#   - a 403 with x-ratelimit-remaining 0: the comment (a reply to a
+#     comment refused for a pause) is posted once, after the reset, and
+#     nothing is asked of GitHub before it;
 #   - 5xx answers are retried until one succeeds; a 422 fails the item
 #     for good after one attempt;
 #   - a run on a pull request gets the pull request's branches and a token,
@@ -190,23 +191,26 @@ case_reaction() {
 	fi
 }
 
+# The reply to a comment refused for a pause meets GitHub's rate limit.
 case_rate_limit() {
-	local name="a rate-limited reaction is sent once, after the reset"
-	local cid reset row limited after
+	local name="a rate-limited comment is posted once, after the reset"
+	local cid reset row limited after answer
 
+	psql_value "INSERT INTO paused_repos (repo_key, repo) VALUES ('$owner/limited', '$owner/limited')" >/dev/null
 	reset=$(($(date +%s) + 4))
 	control "{\"fault\": {\"count\": 1, \"prefix\": \"/repos/$owner/limited/\", \"mode\": \"rate_limit\", \"reset\": $reset}}"
 	next_id
 	make_payload issue_comment.created.issue.json limited "$cid"
-	post issue_comment "d-$cid" >/dev/null
-	row=$(wait_outbox "kind = 'reaction' AND payload->>'comment_id' = '$cid'" 15)
+	answer=$(post issue_comment "d-$cid")
+	[[ "$answer" == *repo_paused* ]] || { fail "$name" "webhook: $answer"; return; }
+	row=$(wait_outbox "kind = 'reply' AND payload->>'comment_id' = '$cid'" 15)
 	limited=$(requests "/repos/$owner/limited/" | head -n 1 | cut -d' ' -f1)
 	# Every request to GitHub after the refused one, repository or token.
 	after=$(requests / | awk -v t="$limited" -v r="$reset" \
 	    '$1 > t && $1 < r - 0.05 && $3 !~ /^\/app\/hook\//')
 	if [[ "$row" != "sent 1" ]]; then
 		fail "$name" "outbox row: '$row'"
-	elif (($(count_requests POST "/repos/$owner/limited/issues/comments/$cid/reactions") != 2)); then
+	elif (($(count_requests POST "/repos/$owner/limited/issues/42/comments") != 2)); then
 		fail "$name" "not one refused and one sent: $(requests "/repos/$owner/limited/")"
 	elif [[ -n "$after" ]]; then
 		fail "$name" "requests before the reset ($reset): $after"
