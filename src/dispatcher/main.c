@@ -16,10 +16,7 @@
  */
 #include <config.h>
 
-#include <sys/signalfd.h>
-
 #include <errno.h>
-#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon/daemon.h"
 #include "infra/clock.h"
 #include "infra/config.h"
 #include "infra/github.h"
@@ -120,39 +118,6 @@ wire(struct wiring *w)
 	return 0;
 }
 
-/* Blocks the signals the loop takes from a signalfd; -1 on failure. */
-static int
-signals_fd(void)
-{
-	sigset_t	 set;
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
-		return -1;
-	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-}
-
-/* Reads the signals waiting; returns 1 when one asks to stop. */
-static int
-read_signals(int sfd)
-{
-	struct signalfd_siginfo	 si;
-	int			 stop = 0;
-
-	while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
-			stop = 1;
-	return stop;
-}
-
 static int
 run(struct wiring *w, int sfd)
 {
@@ -188,7 +153,7 @@ run(struct wiring *w, int sfd)
 		runner_proc_pump(w->runners);
 		if (q->drain(q->ctx) > 0)
 			dispatcher_poke(w->d);
-		if ((pfds[0].revents & POLLIN) && read_signals(sfd) &&
+		if ((pfds[0].revents & POLLIN) && daemon_read_signals(sfd) &&
 		    stop_by == 0) {
 			log_event(LOG_INFO, "dispatcher_stopping", NULL);
 			dispatcher_stop(w->d);
@@ -200,62 +165,33 @@ run(struct wiring *w, int sfd)
 	return 0;
 }
 
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: gittinkerer-dispatcher [-c file] "
-	    "[--check-config] [--version]\n");
-}
-
 int
 main(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check-config", no_argument, NULL, 'C' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct wiring	 w;
-	const char	*path = config_default_path();
-	char		 err[512];
-	int		 ch, check_only = 0, sfd, rc;
+	struct daemon_args	 args;
+	struct wiring		 w;
+	char			 err[512];
+	int			 sfd, rc;
 
 	log_set_program("dispatcher");
-	while ((ch = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'C':
-			check_only = 1;
-			break;
-		case 'V':
-			printf("gittinkerer-dispatcher %s\n", PACKAGE_VERSION);
-			return 0;
-		default:
-			usage();
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		usage();
-		return 2;
-	}
+	if ((rc = daemon_args("gittinkerer-dispatcher", argc, argv,
+	    &args)) != -1)
+		return rc;
 
 	memset(&w, 0, sizeof(w));
-	if ((w.cfg = config_load(path, err, sizeof(err))) == NULL) {
+	if ((w.cfg = config_load(args.config_path, err, sizeof(err))) ==
+	    NULL) {
 		fprintf(stderr, "gittinkerer-dispatcher: %s\n", err);
 		return 1;
 	}
-	if (check_only) {
+	if (args.check_only) {
 		printf("configuration ok\n");
 		config_free(w.cfg);
 		return 0;
 	}
 	log_set_level((enum log_level)w.cfg->log_level);
 
-	if ((sfd = signals_fd()) == -1) {
+	if ((sfd = daemon_signal_fd(1)) == -1) {
 		log_event(LOG_ERROR, "dispatcher_signals_failed", "error",
 		    strerror(errno), NULL);
 		config_free(w.cfg);

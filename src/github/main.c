@@ -16,10 +16,7 @@
  */
 #include <config.h>
 
-#include <sys/signalfd.h>
-
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
@@ -28,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon/daemon.h"
 #include "domain/arena.h"
 #include "infra/clock.h"
 #include "infra/config.h"
@@ -131,40 +129,17 @@ wire(struct wiring *w)
 	return 0;
 }
 
-/* Blocks the signals the loop takes from a signalfd; -1 on failure. */
-static int
-signals_fd(void)
-{
-	struct sigaction sa;
-	sigset_t	 set;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
-		return -1;
-	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-}
-
 /* Waits up to ms; returns 1 when a signal asks to stop. */
 static int
 wait_for(int sfd, int64_t ms)
 {
-	struct signalfd_siginfo	 si;
-	struct pollfd		 pfd;
-	int			 stop = 0;
+	struct pollfd	 pfd;
 
 	pfd.fd = sfd;
 	pfd.events = POLLIN;
 	if (poll(&pfd, 1, ms > 60000 ? 60000 : (int)ms) > 0)
-		while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-			if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
-				stop = 1;
-	return stop;
+		return daemon_read_signals(sfd);
+	return 0;
 }
 
 /* One look for lost deliveries. */
@@ -216,51 +191,22 @@ run(struct wiring *w, int sfd)
 	log_event(LOG_INFO, "github_stopped", NULL);
 }
 
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: gittinkerer-github [-c file] "
-	    "[--check-config] [--version]\n");
-}
-
 int
 main(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check-config", no_argument, NULL, 'C' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct wiring	 w;
-	const char	*path = config_default_path();
-	char		 err[512];
-	int		 ch, check_only = 0, sfd, rc = 0;
+	struct daemon_args	 args;
+	struct wiring		 w;
+	char			 err[512];
+	int			 sfd, rc = 0;
 
 	log_set_program("github");
-	while ((ch = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'C':
-			check_only = 1;
-			break;
-		case 'V':
-			printf("gittinkerer-github %s\n", PACKAGE_VERSION);
-			return 0;
-		default:
-			usage();
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		usage();
-		return 2;
-	}
+	if ((rc = daemon_args("gittinkerer-github", argc, argv, &args)) != -1)
+		return rc;
+	rc = 0;
 
 	memset(&w, 0, sizeof(w));
-	if ((w.cfg = config_load(path, err, sizeof(err))) == NULL) {
+	if ((w.cfg = config_load(args.config_path, err, sizeof(err))) ==
+	    NULL) {
 		fprintf(stderr, "gittinkerer-github: %s\n", err);
 		return 1;
 	}
@@ -270,14 +216,14 @@ main(int argc, char *argv[])
 		config_free(w.cfg);
 		return 1;
 	}
-	if (check_only) {
+	if (args.check_only) {
 		printf("configuration ok\n");
 		config_free(w.cfg);
 		return 0;
 	}
 	log_set_level((enum log_level)w.cfg->log_level);
 
-	if ((sfd = signals_fd()) == -1) {
+	if ((sfd = daemon_signal_fd(0)) == -1) {
 		log_event(LOG_ERROR, "github_signals_failed", "error",
 		    strerror(errno), NULL);
 		config_free(w.cfg);
