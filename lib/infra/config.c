@@ -126,6 +126,11 @@ static const struct key keys[] = {
 	    86400, "300", 0 },
 	{ "redelivery_hours", KEY_INT, F(redelivery_hours), 0, 1, 720, "72",
 	    0 },
+	{ "sentry_dsn", KEY_STRING, F(sentry_dsn), 0, 0, 0, NULL, 1 },
+	{ "sentry_timeout_ms", KEY_INT, F(sentry_timeout_ms), 0, 50, 1000,
+	    "1000", 0 },
+	{ "sentry_environment", KEY_STRING, F(sentry_environment), 0, 0, 0,
+	    "production", 0 },
 };
 
 #undef F

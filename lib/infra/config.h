@@ -94,6 +94,11 @@ struct config {
 	int	 outbox_poll_s;		/* outbox_poll_interval */
 	int	 redelivery_interval_s;	/* redelivery_interval: 0 never */
 	int	 redelivery_hours;	/* redelivery_hours: how far back */
+
+	/* Error reports to Sentry; none without a DSN. */
+	char	*sentry_dsn;		/* sentry_dsn (secret) */
+	int	 sentry_timeout_ms;	/* sentry_timeout_ms: per report */
+	char	*sentry_environment;	/* sentry_environment */
 };
 
 /*
