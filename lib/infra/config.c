@@ -20,6 +20,7 @@
 #include "domain/text.h"
 #include "infra/config.h"
 #include "infra/log.h"
+#include "infra/sentry.h"
 
 #define CONFIG_LINE_MAX		8192
 #define CONFIG_SECRET_MAX	65536
@@ -535,6 +536,7 @@ find_private_key(struct config *cfg, const char *path, char *err,
 static int
 validate(const struct config *cfg, char *err, size_t errlen)
 {
+	char	 url[SENTRY_URL_MAX], key[SENTRY_KEY_MAX];
 	size_t	 i, j;
 
 	for (i = 0; i < cfg->operator_tokens_n; i++)
@@ -561,6 +563,12 @@ validate(const struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "github_app_id: no private key: set "
 		    "github_private_key_file, put private-key.pem beside the "
 		    "configuration, or set GITTINKERER_GITHUB_PRIVATE_KEY");
+		return -1;
+	}
+	if (cfg->sentry_dsn != NULL && sentry_dsn_parse(cfg->sentry_dsn, url,
+	    sizeof(url), key, sizeof(key)) == -1) {
+		snprintf(err, errlen, "sentry_dsn: must be a DSN such as "
+		    "https://<key>@<host>/<project number>");
 		return -1;
 	}
 	if (cfg->listen != NULL && strncmp(cfg->listen, "unix:", 5) != 0 &&
