@@ -35,6 +35,7 @@ struct slot {
 
 	/* Once the process ended, the outcome waits here until stored. */
 	int			 ended;
+	int			 reported;	/* a refusal was reported */
 	struct run_outcome	 outcome;
 	char			 message[256];
 };
@@ -182,8 +183,16 @@ record(struct dispatcher *d, struct slot *s)
 		runs_cache_put(d->p.cache, &run);
 	else if (e == GT_ERR_TRANSITION)
 		d->p.cache->invalidate(d->p.cache->ctx, s->cr.run.id);
-	else
-		return;		/* the database is away: try again next tick */
+	else {
+		/* The database is away, or refused it: try again next tick. */
+		if (e != GT_ERR_UNAVAILABLE && d->p.report != NULL &&
+		    !s->reported) {
+			d->p.report("the database refused a run's outcome",
+			    s->cr.run.id);
+			s->reported = 1;
+		}
+		return;
+	}
 	free_slot(d, s);
 	d->next_claim = 0;	/* the slot can take the next run at once */
 }
@@ -274,6 +283,8 @@ claim(struct dispatcher *d, struct slot *s)
 	else {
 		decide(d, s, 0, 0, err[0] != '\0' ? err :
 		    "the runner could not be started");
+		if (d->p.report != NULL)
+			d->p.report(s->message, s->cr.run.id);
 		record(d, s);
 	}
 	return 0;

@@ -85,6 +85,14 @@ struct dispatcher_ports {
 	const struct runner_port *runner;
 	int64_t			(*now_ms)(void);	/* a monotonic clock */
 	int64_t			(*wall_ms)(void);	/* the real-time clock */
+
+	/*
+	 * Told of what an operator should hear about (a runner that could
+	 * not be started, an outcome the database refused for a reason
+	 * other than being unreachable), with the run's id; may be NULL.
+	 */
+	void			(*report)(const char *what,
+				    const char *run_id);
 };
 
 struct dispatcher;

@@ -34,6 +34,7 @@
 #include "infra/run_cache_redis.h"
 #include "infra/run_queue_pg.h"
 #include "infra/runner_proc.h"
+#include "infra/sentry.h"
 #include "usecase/dispatcher.h"
 
 /* How long a stopping dispatcher waits for its runs past the grace. */
@@ -53,6 +54,31 @@ struct wiring {
 	struct dispatcher	*d;
 	char			 id[128];
 };
+
+/* Where failures are reported besides the log; NULL without Sentry. */
+static struct sentry	*reporter;
+
+/*
+ * The use case's reports: logged, and sent to Sentry when it is
+ * configured, at most one a minute, since each send may take a second
+ * of the loop's time.
+ */
+static void
+report(const char *what, const char *run_id)
+{
+	static int64_t	 last;
+	char		 msg[512];
+	int64_t		 now = clock_mono_ms();
+
+	log_event(LOG_ERROR, "dispatcher_failure", "run", run_id, "error",
+	    what, NULL);
+	if (!sentry_enabled(reporter) || (last != 0 && now - last < 60000))
+		return;
+	last = now;
+	snprintf(msg, sizeof(msg), "dispatcher: %s (run %s)", what,
+	    run_id != NULL ? run_id : "none");
+	(void)sentry_report(reporter, msg, NULL, NULL);
+}
 
 static void
 unwire(struct wiring *w)
@@ -113,6 +139,7 @@ wire(struct wiring *w)
 	dp.runner = &w->runner;
 	dp.now_ms = clock_mono_ms;
 	dp.wall_ms = clock_now_ms;
+	dp.report = report;
 	if ((w->d = dispatcher_new(&dc, &dp)) == NULL)
 		return -1;
 	return 0;
@@ -133,7 +160,8 @@ run(struct wiring *w, int sfd)
 		if (stop_by != 0 && dispatcher_running(w->d) == 0)
 			break;
 		if (stop_by != 0 && clock_mono_ms() > stop_by) {
-			log_event(LOG_ERROR, "dispatcher_stop_timeout", NULL);
+			report("runners outlived the stop's grace period",
+			    NULL);
 			break;
 		}
 
@@ -146,8 +174,7 @@ run(struct wiring *w, int sfd)
 		next = dispatcher_next_ms(w->d);
 		rc = poll(pfds, n, (int)(next > 1000 ? 1000 : next));
 		if (rc == -1 && errno != EINTR) {
-			log_event(LOG_ERROR, "dispatcher_poll_failed", "error",
-			    strerror(errno), NULL);
+			report(strerror(errno), NULL);
 			return 1;
 		}
 		runner_proc_pump(w->runners);
@@ -197,12 +224,14 @@ main(int argc, char *argv[])
 		config_free(w.cfg);
 		return 1;
 	}
+	reporter = sentry_new(w.cfg, "dispatcher");
 	if (wire(&w) == -1) {
-		log_event(LOG_ERROR, "dispatcher_init_failed", NULL);
+		report("it could not set itself up", NULL);
 		rc = 1;
 	} else
 		rc = run(&w, sfd);
 	unwire(&w);
+	sentry_free(reporter);
 	close(sfd);
 	config_free(w.cfg);
 	return rc;

@@ -115,6 +115,7 @@ struct fake_queue {
 	/* finish: refuses unavailable times, then stores (or transition). */
 	int			 finishes;
 	int			 unavailable;
+	int			 refused;	/* times it answers internal */
 	int			 transition;
 	struct kept_outcome	 stored[STORED_MAX];
 	size_t			 nstored;
@@ -283,6 +284,10 @@ fake_finish(void *ctx, struct arena *ar, const struct run_outcome *o,
 	if (q->unavailable > 0) {
 		q->unavailable--;
 		return GT_ERR_UNAVAILABLE;
+	}
+	if (q->refused > 0) {
+		q->refused--;
+		return GT_ERR_INTERNAL;
 	}
 	if (q->transition)
 		return GT_ERR_TRANSITION;
@@ -542,8 +547,26 @@ fake_wall_ms(void)
 	return fakes.wall;
 }
 
+/* What the dispatcher reported: the last report and how many. */
+static struct {
+	int	 n;
+	char	 what[256];
+	char	 run_id[RUN_ID_LEN + 1];
+} reports;
+
+static void
+fake_report(const char *what, const char *run_id)
+{
+	reports.n++;
+	ck_assert_int_lt(snprintf(reports.what, sizeof(reports.what), "%s",
+	    what), (int)sizeof(reports.what));
+	copy_id(reports.run_id, run_id);
+	note("report");
+}
+
 static const struct dispatcher_ports ports = {
-	&queue_port, &cache_port, &runner_port, fake_now_ms, fake_wall_ms
+	&queue_port, &cache_port, &runner_port, fake_now_ms, fake_wall_ms,
+	fake_report
 };
 
 /* ------------------------------------------------------------------ */
@@ -581,6 +604,7 @@ static void
 setup(void)
 {
 	memset(&fakes, 0, sizeof(fakes));
+	memset(&reports, 0, sizeof(reports));
 	trace[0] = '\0';
 	fakes.mono = MONO_START;
 	fakes.wall = WALL_START;
@@ -1294,6 +1318,48 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* Storing the outcome. */
 
+START_TEST(spawn_failure_is_reported_with_its_reason)
+{
+	fakes.runner.start_fail = 1;
+	start_run(RUN_A);
+	ck_assert_int_eq(reports.n, 1);
+	ck_assert_str_eq(reports.what, START_ERROR);
+	ck_assert_str_eq(reports.run_id, RUN_A);
+}
+END_TEST
+
+START_TEST(refused_outcome_is_reported_once_and_retried)
+{
+	start_run(RUN_A);
+	fakes.queue.refused = 3;
+	end_with_exit(RUN_A, 0);
+	tick();
+	advance(1000);
+	tick();
+	ck_assert_int_eq(reports.n, 1);
+	ck_assert_str_eq(reports.run_id, RUN_A);
+	ck_assert_int_eq(dispatcher_running(d), 1);
+	advance(1000);
+	tick();
+	advance(1000);
+	tick();
+	ck_assert_int_eq(reports.n, 1);
+	ck_assert_uint_eq(fakes.queue.nstored, 1);
+	ck_assert_int_eq(dispatcher_running(d), 0);
+}
+END_TEST
+
+START_TEST(unavailable_outcome_is_not_reported)
+{
+	start_run(RUN_A);
+	fakes.queue.unavailable = 2;
+	end_with_exit(RUN_A, 0);
+	advance_ticking(3000);
+	ck_assert_uint_eq(fakes.queue.nstored, 1);
+	ck_assert_int_eq(reports.n, 0);
+}
+END_TEST
+
 START_TEST(unavailable_finish_is_retried_until_stored)
 {
 	const struct run_outcome	*o;
@@ -1665,6 +1731,9 @@ dispatcher_suite(void)
 
 	tc = fixture("finish");
 	tcase_add_test(tc, unavailable_finish_is_retried_until_stored);
+	tcase_add_test(tc, spawn_failure_is_reported_with_its_reason);
+	tcase_add_test(tc, refused_outcome_is_reported_once_and_retried);
+	tcase_add_test(tc, unavailable_outcome_is_not_reported);
 	tcase_add_test(tc, unstored_outcome_keeps_its_slot);
 	tcase_add_test(tc,
 	    transition_refused_invalidates_the_cache_and_frees_the_slot);
