@@ -36,6 +36,7 @@
 #include "infra/pg.h"
 #include "infra/redelivery_pg.h"
 #include "infra/redis.h"
+#include "infra/sentry.h"
 #include "usecase/outbox.h"
 #include "usecase/redeliver.h"
 
@@ -58,15 +59,31 @@ struct wiring {
 	struct arena		*arena;
 };
 
+/* Where failures are reported besides the log; NULL without Sentry. */
+static struct sentry	*reporter;
+
+/*
+ * The outbox's reports, logged; an item that failed for good is sent to
+ * Sentry too, at most one a minute.
+ */
 static void
 report(const char *event, int64_t item, const char *error)
 {
-	char	 id[24];
+	static int64_t	 last;
+	char		 id[24], msg[256];
+	int64_t		 now = clock_mono_ms();
+	int		 failed = strcmp(event, "outbox_failed") == 0;
 
 	snprintf(id, sizeof(id), "%" PRId64, item);
-	log_event(strcmp(event, "outbox_failed") == 0 ? LOG_ERROR :
-	    strcmp(event, "outbox_sent") == 0 ? LOG_INFO : LOG_WARN, event,
-	    "item", id, "error", error, NULL);
+	log_event(failed ? LOG_ERROR : strcmp(event, "outbox_sent") == 0 ?
+	    LOG_INFO : LOG_WARN, event, "item", id, "error", error, NULL);
+	if (!failed || !sentry_enabled(reporter) ||
+	    (last != 0 && now - last < 60000))
+		return;
+	last = now;
+	snprintf(msg, sizeof(msg), "github: outbox item %s failed for good: "
+	    "%s", id, error != NULL ? error : "no reason");
+	(void)sentry_report(reporter, msg, NULL, NULL);
 }
 
 static int64_t
@@ -229,12 +246,16 @@ main(int argc, char *argv[])
 		config_free(w.cfg);
 		return 1;
 	}
+	reporter = sentry_new(w.cfg, "github");
 	if (wire(&w) == -1) {
 		log_event(LOG_ERROR, "github_init_failed", NULL);
+		(void)sentry_report(reporter, "github: it could not set itself "
+		    "up", NULL, NULL);
 		rc = 1;
 	} else
 		run(&w, sfd);
 	unwire(&w);
+	sentry_free(reporter);
 	close(sfd);
 	config_free(w.cfg);
 	return rc;
