@@ -4,6 +4,7 @@
 #include <config.h>	/* the build's, not infra/config.h */
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,6 +105,25 @@ pgrow_bool(const PGresult *res, int row, int col, int *out)
 	    strcmp(v, "f") != 0))
 		return -1;
 	*out = v[0] == 't';
+	return 0;
+}
+
+/* Column col of row as a finite double: -1 when malformed, 1 when NULL. */
+int
+pgrow_f64(const PGresult *res, int row, int col, double *out)
+{
+	const char	*v;
+	char		*end;
+	double		 d;
+
+	if (PQgetisnull(res, row, col))
+		return 1;
+	v = PQgetvalue(res, row, col);
+	errno = 0;
+	d = strtod(v, &end);
+	if (errno != 0 || end == v || *end != '\0' || !isfinite(d))
+		return -1;
+	*out = d;
 	return 0;
 }
 

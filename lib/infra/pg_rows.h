@@ -91,6 +91,12 @@ int		 pgrow_i64(const PGresult *, int row, int col, int64_t *out);
 int		 pgrow_bool(const PGresult *, int row, int col, int *out);
 
 /*
+ * Column col of row as a finite double (float8's text): 0, 1 when NULL,
+ * -1 when it is not a finite number.
+ */
+int		 pgrow_f64(const PGresult *, int row, int col, double *out);
+
+/*
  * Column col of row copied into the arena; NULL stays NULL.  GT_OK or
  * GT_ERR_NOMEM.
  */
