@@ -241,6 +241,31 @@ assert_error(const struct answer *a, long status, const char *code)
 }
 
 void
+assert_validation_names(const struct answer *a, const char *field)
+{
+	json_object	*o, *details, *d;
+	const char	*name;
+	size_t		 i, n;
+	int		 found = 0;
+
+	assert_error(a, 400, "validation_failed");
+	o = answer_json(a);
+	details = json_at(o, "error.details");
+	ck_assert_msg(details != NULL &&
+	    json_object_is_type(details, json_type_array), "no details: %s",
+	    a->body);
+	n = json_object_array_length(details);
+	for (i = 0; i < n; i++) {
+		d = json_object_array_get_idx(details, i);
+		name = json_str_at(d, "field");
+		if (name != NULL && strcmp(name, field) == 0)
+			found = 1;
+	}
+	ck_assert_msg(found, "%s not named in %s", field, a->body);
+	json_object_put(o);
+}
+
+void
 stack_cmd(const char *cmd)
 {
 	char	 script[4096];

@@ -75,6 +75,13 @@ const char	*json_str_at(json_object *o, const char *path);
 void		 assert_error(const struct answer *, long status,
 		    const char *code);
 
+/*
+ * Asserts the answer is a 400 validation_failed whose details name
+ * field among them.
+ */
+void		 assert_validation_names(const struct answer *,
+		    const char *field);
+
 /* Runs t/stack.sh cmd on the stack, which must succeed. */
 void		 stack_cmd(const char *cmd);
 
