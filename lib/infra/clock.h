@@ -13,6 +13,9 @@ int64_t	 clock_now_ms(void);
 /* Milliseconds from an arbitrary start, from the monotonic clock. */
 int64_t	 clock_mono_ms(void);
 
+/* Microseconds from the same start, for timing what is often sub-ms. */
+int64_t	 clock_mono_us(void);
+
 /*
  * Formats ms (milliseconds since the epoch) as RFC 3339 in UTC with
  * milliseconds, "2026-12-03T18:23:11.123Z", into out of at least

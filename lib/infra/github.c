@@ -30,6 +30,7 @@
 #include "infra/clock.h"
 #include "infra/config.h"
 #include "infra/github.h"
+#include "infra/github_quota_redis.h"
 #include "infra/jwt.h"
 #include "infra/log.h"
 #include "infra/redis.h"
@@ -690,6 +691,11 @@ perform(struct github *gh, const char *method, const char *path,
 	res->rate_reset_s = gh->rate_reset_s;
 	res->next_cursor = gh->next_cursor[0] != '\0' ? gh->next_cursor :
 	    NULL;
+
+	/* For /metrics: the quota this answer left, shared in Redis. */
+	github_quota_record(gh->redis, gh->rate_remaining, gh->rate_reset_s,
+	    clock_now_ms() / 1000);
+
 	if (err != GT_OK)
 		log_failure(method, path, res, why != NULL ? why :
 		    answer_message(gh, msg, sizeof(msg)));

@@ -158,6 +158,19 @@ runs_create(const struct runs_ports *p, struct arena *arena,
 	return GT_OK;
 }
 
+const char *
+runs_refused_by(const struct create_outcome *oc)
+{
+	size_t	 i;
+
+	if (!oc->has_decision || oc->d.allowed)
+		return NULL;
+	for (i = 0; i < oc->nrules; i++)
+		if (oc->d.remaining[i] <= 0)
+			return oc->rules[i].name;
+	return NULL;
+}
+
 enum gt_err
 runs_get(const struct runs_ports *p, struct arena *arena, const char *id,
     struct run *out, struct artifact **arts, size_t *narts)

@@ -58,6 +58,13 @@ enum gt_err	 runs_create(const struct runs_ports *, struct arena *,
 		    struct run *out, struct create_outcome *oc);
 
 /*
+ * The name of the limit that refused a creation ("repo", "requester"):
+ * the first rule with nothing left, when oc holds a refusing decision.
+ * NULL otherwise.
+ */
+const char	*runs_refused_by(const struct create_outcome *oc);
+
+/*
  * The run with this canonical id, from the cache when it holds it, and
  * its artifacts (*arts, *narts).  GT_ERR_NOT_FOUND, GT_ERR_UNAVAILABLE.
  */

@@ -210,6 +210,8 @@ create(const struct webhook_ports *p, struct arena *arena,
 		return e;
 	}
 	answer(out, WEBHOOK_IGNORED, reason, NULL);
+	if (e == GT_ERR_RATE_LIMITED)
+		out->limit = runs_refused_by(&oc);
 	*reply = reply_json(arena, ev, reason, e == GT_ERR_RATE_LIMITED &&
 	    oc.has_decision ? oc.d.retry_after_s : 0);
 	return *reply == NULL ? GT_ERR_NOMEM : GT_OK;

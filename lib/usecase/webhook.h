@@ -88,6 +88,7 @@ struct webhook_answer {
 	enum webhook_status	 status;
 	const char		*reason;	/* WEBHOOK_IGNORED's */
 	const char		*run_id;	/* NULL when none */
+	const char		*limit;		/* rate_limited: which, if known */
 };
 
 /* Whether the event and action name a comment that may trigger a run. */

@@ -19,6 +19,7 @@
 #include "domain/text.h"
 #include "http/app.h"
 #include "http/controllers.h"
+#include "http/metrics.h"
 #include "http/request.h"
 #include "http/response.h"
 #include "infra/log.h"
@@ -337,6 +338,9 @@ ctl_runs_create(void *ctx, struct request *req, struct response *resp)
 	    &oc);
 	if (e != GT_OK) {
 		answer_err(resp, e);
+		if (e == GT_ERR_RATE_LIMITED)
+			metrics_count_rate_limited(METRICS_API,
+			    runs_refused_by(&oc));
 		if (e == GT_ERR_RATE_LIMITED && oc.has_decision) {
 			snprintf(retry, sizeof(retry), "%lld",
 			    (long long)(oc.d.retry_after_s > 0 ?

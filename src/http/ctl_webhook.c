@@ -17,6 +17,7 @@
 #include "domain/run.h"
 #include "http/app.h"
 #include "http/controllers.h"
+#include "http/metrics.h"
 #include "http/request.h"
 #include "http/response.h"
 #include "infra/config.h"
@@ -264,6 +265,7 @@ ctl_webhook(void *ctx, struct request *req, struct response *resp)
 		return;
 	}
 
+	metrics_count_webhook(&a);
 	w = resp_json(resp, a.status == WEBHOOK_ACCEPTED ? 202 : 200);
 	jw_object_open(w);
 	jw_key(w, "status");

@@ -68,6 +68,16 @@ resp_json(struct response *r, int status)
 	return &r->jw;
 }
 
+struct buf *
+resp_body(struct response *r, int status, const char *content_type)
+{
+	r->status = status;
+	r->content_type = content_type;
+	buf_reset(&r->body);
+	jw_init(&r->jw, &r->body);
+	return &r->body;
+}
+
 static void
 error_body(struct response *r, int status, const char *code,
     const char *message, const struct resp_detail *details, size_t n)

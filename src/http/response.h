@@ -61,6 +61,13 @@ int	 resp_header(struct response *, const char *name, const char *value);
 struct jsonw	*resp_json(struct response *, int status);
 
 /*
+ * Starts a body of another media type (content_type, a constant) with
+ * the given status; returns the buffer to write it into.
+ */
+struct buf	*resp_body(struct response *, int status,
+		    const char *content_type);
+
+/*
  * Replaces whatever was prepared by the contract's error body
  *
  *	{"error": {"code": code, "message": message}}

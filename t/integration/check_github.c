@@ -39,6 +39,7 @@
 #include "infra/clock.h"
 #include "infra/config.h"
 #include "infra/github.h"
+#include "infra/github_quota_redis.h"
 #include "infra/random.h"
 #include "infra/redis.h"
 
@@ -456,6 +457,36 @@ START_TEST(test_primary_rate_limit_gives_reset_time)
 
 	/* Nothing is retried here: that is the caller's call. */
 	ck_assert_uint_eq(count_requests("GET", path), 1);
+	arena_free(a);
+	fixture_close(&f);
+}
+END_TEST
+
+/* What github_quota_redis.h shares for /metrics, from the last answer. */
+START_TEST(test_rate_headers_are_shared_for_metrics)
+{
+	const char		*get[] = { "GET", GITHUB_QUOTA_KEY };
+	struct fixture		 f;
+	struct pull_info	 pr;
+	struct arena		*a;
+	redisReply		*r;
+	char			 path[96], want[48];
+	int64_t			 number = fresh_id();
+	long long		 reset = (long long)time(NULL) + 120;
+
+	pull_path(path, sizeof(path), number);
+	control("{\"fault\": {\"count\": 1, \"prefix\": \"%s\", "
+	    "\"mode\": \"rate_limit\", \"reset\": %lld}}", path, reset);
+	fixture_open(&f, redis_addr, api_url, TIMEOUT_MS);
+	ck_assert_ptr_nonnull(a = arena_new());
+
+	ck_assert_int_eq(github_pull(f.gh, a, fresh_id(), REPO, number, &pr,
+	    NULL), GT_ERR_RATE_LIMITED);
+	r = redis_cmd(f.rc, 2, get);
+	ck_assert_int_eq(r->type, REDIS_REPLY_STRING);
+	snprintf(want, sizeof(want), "0 %lld", reset);
+	ck_assert_str_eq(r->str, want);
+	freeReplyObject(r);
 	arena_free(a);
 	fixture_close(&f);
 }
@@ -1052,6 +1083,7 @@ github_suite(void)
 
 	tc = tcase_create("outcomes");
 	tcase_add_test(tc, test_primary_rate_limit_gives_reset_time);
+	tcase_add_test(tc, test_rate_headers_are_shared_for_metrics);
 	tcase_add_test(tc, test_retry_after_429_is_parsed);
 	tcase_add_test(tc, test_retry_after_http_date_is_parsed);
 	tcase_add_test(tc, test_secondary_rate_limit_403_is_rate_limited);

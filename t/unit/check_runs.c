@@ -1068,6 +1068,7 @@ START_TEST(create_within_the_limit_is_exact)
 		ck_assert_int_eq(oc.d.remaining[1], 2 - i);
 	}
 	ck_assert_int_eq(create(&rn, &out, &oc), GT_ERR_RATE_LIMITED);
+	ck_assert_pstr_eq(runs_refused_by(&oc), "requester");
 	ck_assert_uint_eq(fakes.store.nruns, 3);
 	ck_assert_int_eq(limiter_count("requester", "alice"), 3);
 	ck_assert_int_eq(limiter_count("repo", "octo/widgets"), 3);
@@ -1173,6 +1174,7 @@ START_TEST(create_over_the_limit_is_refused)
 	ck_assert_int_eq(oc.has_decision, 1);
 	ck_assert_int_eq(oc.d.allowed, 0);
 	ck_assert_int_eq(oc.d.retry_after_s, 900);
+	ck_assert_pstr_eq(runs_refused_by(&oc), "repo");
 	ck_assert_int_eq(fakes.store.calls[ST_INSERT], 0);
 	ck_assert_int_eq(fakes.limiter.give_backs, 0);
 	ck_assert_int_eq(fakes.cache.puts, 0);
@@ -1203,6 +1205,7 @@ START_TEST(create_without_redis_counts_in_the_database)
 	ck_assert_int_eq(fakes.store.rules[1].limit, 20);
 	ck_assert_int_eq(oc.has_decision, 1);
 	ck_assert_int_eq(oc.d.allowed, 1);
+	ck_assert_ptr_null(runs_refused_by(&oc));
 	ck_assert_int_eq(oc.d.remaining[1], 19);
 	ck_assert_int_eq(fakes.limiter.give_backs, 0);
 	ck_assert_int_eq(fakes.cache.puts, 1);

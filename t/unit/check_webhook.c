@@ -1127,6 +1127,7 @@ START_TEST(rate_limited_reply_tells_when_to_retry)
 
 	fakes.limiter.refuse = 1;
 	ck_assert_int_eq(handle(&ev), GT_OK);
+	ck_assert_pstr_eq(ans.limit, "repo");	/* the first with none left */
 	reply = reply_of(recorded());
 	ck_assert_int_eq(int_member(reply, "retry_after_s"), RETRY_AFTER_S);
 	ck_assert_uint_eq(reply->n, 6);
