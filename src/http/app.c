@@ -12,9 +12,14 @@
 
 #include "http/app.h"
 #include "http/controllers.h"
+#include "infra/admin_pg.h"
+#include "infra/analytics_pg.h"
 #include "infra/artifacts_fs.h"
+#include "infra/clock.h"
 #include "infra/config.h"
+#include "infra/github_quota_redis.h"
 #include "infra/limiter_redis.h"
+#include "infra/metrics_pg.h"
 #include "infra/pg.h"
 #include "infra/redis.h"
 #include "infra/run_cache_redis.h"
@@ -39,6 +44,23 @@ static const struct route routes[] = {
 	    ctl_runs_artifact, ROLE_OPERATOR, 0, 0 },
 	{ "POST", "/api/github/webhook", "github.webhook", ctl_webhook,
 	    ROLE_NONE, WEBHOOK_BODY_MAX, 0 },
+	{ "GET", "/api/analytics", "analytics", ctl_analytics, ROLE_OPERATOR, 0, 0 },
+	{ "GET", "/metrics", "metrics", ctl_metrics, ROLE_NONE, 0, 0 },
+	{ "POST", "/api/admin/pause-repo", "admin.pause_repo",
+	    ctl_admin_pause_repo, ROLE_ADMIN, API_BODY_MAX, ROUTE_JSON_BODY },
+	{ "POST", "/api/admin/resume-repo", "admin.resume_repo",
+	    ctl_admin_resume_repo, ROLE_ADMIN, API_BODY_MAX, ROUTE_JSON_BODY },
+	{ "POST", "/api/admin/pause-target", "admin.pause_target",
+	    ctl_admin_pause_target, ROLE_ADMIN, API_BODY_MAX, ROUTE_JSON_BODY },
+	{ "POST", "/api/admin/resume-target", "admin.resume_target",
+	    ctl_admin_resume_target, ROLE_ADMIN, API_BODY_MAX,
+	    ROUTE_JSON_BODY },
+	{ "GET", "/api/admin/paused", "admin.paused", ctl_admin_paused,
+	    ROLE_ADMIN, 0, 0 },
+	{ "PUT", "/api/admin/rate-limits/:owner/:name", "admin.set_limit",
+	    ctl_admin_set_limit, ROLE_ADMIN, API_BODY_MAX, ROUTE_JSON_BODY },
+	{ "DELETE", "/api/admin/rate-limits/:owner/:name",
+	    "admin.remove_limit", ctl_admin_remove_limit, ROLE_ADMIN, 0, 0 },
 };
 
 static int
@@ -74,6 +96,10 @@ app_new(const struct config *cfg)
 	    (app->artifacts_fs = artifacts_fs_new(cfg->artifacts_root)) ==
 	    NULL ||
 	    (app->webhook_pg = webhook_store_pg_new(app->pg,
+	    cfg->statement_timeout_ms)) == NULL ||
+	    (app->analytics_pg = analytics_pg_new(app->pg,
+	    cfg->statement_timeout_ms)) == NULL ||
+	    (app->admin_pg = admin_pg_new(app->pg,
 	    cfg->statement_timeout_ms)) == NULL)
 		goto out_free;
 	run_store_pg_port(app->store_pg, &app->store);
@@ -81,6 +107,8 @@ app_new(const struct config *cfg)
 	limiter_redis_port(app->limiter_redis, &app->limiter);
 	artifacts_fs_port(app->artifacts_fs, &app->artifacts);
 	webhook_store_pg_port(app->webhook_pg, &app->webhook_store);
+	analytics_pg_port(app->analytics_pg, &app->analytics_store);
+	admin_pg_port(app->admin_pg, &app->admin_store);
 
 	app->health.ctx = app;
 	app->health.db_ping = db_ping;
@@ -101,6 +129,14 @@ app_new(const struct config *cfg)
 	app->webhook.conf.associations = cfg->webhook_associations;
 	app->webhook.conf.nassociations = cfg->webhook_associations_n;
 
+	app->analytics.store = &app->analytics_store;
+	app->analytics.now_ms = clock_now_ms;
+
+	app->admin.store = &app->admin_store;
+
+	metrics_pg_port(app->pg, &app->gauges);
+	github_quota_redis_port(app->redis, &app->gauges);
+
 	app->dispatch.routes = routes;
 	app->dispatch.nroutes = sizeof(routes) / sizeof(routes[0]);
 	app->dispatch.ctx = app;
@@ -120,6 +156,8 @@ app_free(struct app *app)
 {
 	if (app == NULL)
 		return;
+	admin_pg_free(app->admin_pg);
+	analytics_pg_free(app->analytics_pg);
 	webhook_store_pg_free(app->webhook_pg);
 	artifacts_fs_free(app->artifacts_fs);
 	limiter_redis_free(app->limiter_redis);

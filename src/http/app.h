@@ -6,11 +6,16 @@
 #define GT_APP_H
 
 #include "http/dispatch.h"
+#include "usecase/admin.h"
+#include "usecase/analytics.h"
+#include "usecase/gauges.h"
 #include "usecase/health.h"
 #include "usecase/ports.h"
 #include "usecase/runs.h"
 #include "usecase/webhook.h"
 
+struct admin_pg;
+struct analytics_pg;
 struct artifacts_fs;
 struct config;
 struct limiter_redis;
@@ -31,6 +36,8 @@ struct app {
 	struct limiter_redis	*limiter_redis;
 	struct artifacts_fs	*artifacts_fs;
 	struct webhook_store_pg	*webhook_pg;
+	struct analytics_pg	*analytics_pg;
+	struct admin_pg		*admin_pg;
 
 	/* The ports they fill. */
 	struct run_store	 store;
@@ -38,11 +45,16 @@ struct app {
 	struct limiter		 limiter;
 	struct artifact_store	 artifacts;
 	struct webhook_store	 webhook_store;
+	struct analytics_store	 analytics_store;
+	struct admin_store	 admin_store;
 
 	/* The use cases' ports, filled with the adapters above. */
 	struct health_ports	 health;
 	struct runs_ports	 runs;
 	struct webhook_ports	 webhook;
+	struct analytics_ports	 analytics;
+	struct admin_ports	 admin;
+	struct gauge_ports	 gauges;		/* for GET /metrics */
 
 	struct dispatch_conf	 dispatch;
 };

@@ -28,4 +28,27 @@ void	 ctl_runs_artifact(void *app, struct request *, struct response *);
 /* POST /api/github/webhook */
 void	 ctl_webhook(void *app, struct request *, struct response *);
 
+/*
+ * POST /api/admin/pause-repo, /resume-repo, /pause-target, /resume-target,
+ * GET /api/admin/paused
+ */
+void	 ctl_admin_pause_repo(void *app, struct request *, struct response *);
+void	 ctl_admin_resume_repo(void *app, struct request *, struct response *);
+void	 ctl_admin_pause_target(void *app, struct request *,
+	    struct response *);
+void	 ctl_admin_resume_target(void *app, struct request *,
+	    struct response *);
+void	 ctl_admin_paused(void *app, struct request *, struct response *);
+
+/* PUT and DELETE /api/admin/rate-limits/:owner/:name */
+void	 ctl_admin_set_limit(void *app, struct request *, struct response *);
+void	 ctl_admin_remove_limit(void *app, struct request *,
+	    struct response *);
+
+/* GET /api/analytics */
+void	 ctl_analytics(void *app, struct request *, struct response *);
+
+/* GET /metrics */
+void	 ctl_metrics(void *app, struct request *, struct response *);
+
 #endif

@@ -10,6 +10,7 @@
  */
 #include <config.h>
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -27,9 +28,11 @@
 #include "http/app.h"
 #include "http/dispatch.h"
 #include "http/fcgi_worker.h"
+#include "http/metrics.h"
 #include "http/request.h"
 #include "http/response.h"
 #include "infra/clock.h"
+#include "infra/sentry.h"
 #include "infra/log.h"
 #include "infra/random.h"
 
@@ -128,15 +131,22 @@ write_response(FCGX_Stream *out, struct response *resp, const char *req_id)
 		FCGX_PutStr(resp->body.data, (int)resp->body.len, out);
 }
 
+/* What the loop needs to know of a request once it has been answered. */
+struct served {
+	int		 status;
+	const char	*route;		/* NULL when none matched */
+	const char	*request_id;	/* in the request's arena */
+};
+
 static void
 serve(FCGX_Request *fr, struct app *app, struct arena *arena,
-    struct response *resp)
+    struct response *resp, struct served *done)
 {
 	struct request		 req;
 	struct body_reader	 br;
 	const char		*uri, *q, *cl, *id;
 	char			 gen[33], status[8], ms[32];
-	int64_t			 start = clock_mono_ms(), n;
+	int64_t			 start_us = clock_mono_us(), took_us, n;
 
 	arena_reset(arena);
 	memset(&req, 0, sizeof(req));
@@ -190,8 +200,19 @@ serve(FCGX_Request *fr, struct app *app, struct arena *arena,
 out_write:
 	write_response(fr->out, resp, id);
 
+	/* The pool's counters: the route's index in the static table. */
+	took_us = clock_mono_us() - start_us;
+	metrics_count_request(req.route != NULL ?
+	    (int)(req.route - app->dispatch.routes) : METRICS_UNMATCHED,
+	    resp->status, took_us);
+
+	done->status = resp->status;
+	done->route = req.route != NULL ? req.route->name : NULL;
+	/* id may be FastCGI's, which FCGX_Finish_r() frees. */
+	done->request_id = arena_strdup(arena, id);
+
 	snprintf(status, sizeof(status), "%d", resp->status);
-	snprintf(ms, sizeof(ms), "%lld", (long long)(clock_mono_ms() - start));
+	snprintf(ms, sizeof(ms), "%lld", (long long)(took_us / 1000));
 	log_event(resp->status >= 500 ? LOG_ERROR : LOG_INFO, "request",
 	    "method", req.method, "path", req.path, "route",
 	    req.route != NULL ? req.route->name : NULL, "status", status,
@@ -247,8 +268,14 @@ fcgi_worker_run(int listen_fd, struct app *app, long max_requests,
 	struct response	 resp;
 	struct pollfd	 pfd;
 	sigset_t	 waitmask;
+	struct served	 done;
+	struct sentry	*sentry = NULL;
+	char		 msg[256];
 	long		 served = 0;
 	int		 flags, rc = 1;
+
+	/* metrics.h counts routes by index, up to its bound. */
+	assert(app->dispatch.nroutes <= METRICS_ROUTES_MAX);
 
 	resp_init(&resp);
 	if (setup_signals(&waitmask) == -1) {
@@ -270,7 +297,8 @@ fcgi_worker_run(int listen_fd, struct app *app, long max_requests,
 	    fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) == -1 ||
 	    FCGX_Init() != 0 ||
 	    FCGX_InitRequest(&fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0 ||
-	    (arena = arena_new()) == NULL) {
+	    (arena = arena_new()) == NULL ||
+	    (sentry = sentry_new(app->cfg, "worker")) == NULL) {
 		log_event(LOG_ERROR, "worker_setup_failed", NULL);
 		goto out_free;
 	}
@@ -296,15 +324,28 @@ fcgi_worker_run(int listen_fd, struct app *app, long max_requests,
 		}
 		if (FCGX_Accept_r(&fr) < 0)
 			continue;
-		serve(&fr, app, arena, &resp);
+		serve(&fr, app, arena, &resp, &done);
 		FCGX_Finish_r(&fr);
 		served++;
+
+		/*
+		 * The answer has gone: a report to Sentry, bounded by
+		 * sentry_timeout_ms, delays only this worker's next request.
+		 */
+		if (done.status >= 500 && sentry_enabled(sentry)) {
+			snprintf(msg, sizeof(msg), "worker: answered %d on %s",
+			    done.status, done.route != NULL ? done.route :
+			    "no route");
+			(void)sentry_report(sentry, msg, done.request_id,
+			    done.route);
+		}
 	}
 	rc = 0;
 
 out_finish:
 	FCGX_Free(&fr, 1);
 out_free:
+	sentry_free(sentry);
 	arena_free(arena);
 	resp_free(&resp);
 	return rc;

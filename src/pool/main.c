@@ -10,6 +10,9 @@
  */
 #include <config.h>
 
+#include <sys/wait.h>
+
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +22,10 @@
 #include "domain/text.h"
 #include "http/app.h"
 #include "http/fcgi_worker.h"
+#include "http/metrics.h"
 #include "infra/config.h"
 #include "infra/log.h"
+#include "infra/sentry.h"
 #include "pool/listen.h"
 #include "pool/supervisor.h"
 
@@ -29,6 +34,8 @@ struct pool_main {
 	long		 workers_override;	/* 0: from the configuration */
 	pid_t		 supervisor;		/* our pid, the workers' parent */
 	struct config	*cfg;			/* the configuration in force */
+	struct sentry	*sentry;		/* on cfg; reports nothing
+						   without a DSN */
 };
 
 static int
@@ -42,14 +49,32 @@ load(void *arg, struct pool_opts *opts)
 		log_event(LOG_ERROR, "config_invalid", "error", err, NULL);
 		return -1;
 	}
+	sentry_free(pm->sentry);
 	config_free(pm->cfg);
 	pm->cfg = cfg;
+	pm->sentry = sentry_new(cfg, "pool");
 	log_set_level((enum log_level)cfg->log_level);
 
 	opts->workers = pm->workers_override > 0 ? (int)pm->workers_override :
 	    cfg->workers;
 	opts->drain_timeout_s = cfg->drain_timeout_s;
 	return 0;
+}
+
+/* A worker died unasked: Sentry hears of it when configured. */
+static void
+died(void *arg, pid_t pid, int status)
+{
+	struct pool_main	*pm = arg;
+	char			 msg[128];
+
+	if (WIFSIGNALED(status))
+		snprintf(msg, sizeof(msg), "pool: worker %ld was killed by "
+		    "signal %d", (long)pid, WTERMSIG(status));
+	else
+		snprintf(msg, sizeof(msg), "pool: worker %ld exited with "
+		    "status %d", (long)pid, WEXITSTATUS(status));
+	(void)sentry_report(pm->sentry, msg, NULL, NULL);
 }
 
 static int
@@ -60,6 +85,8 @@ worker(void *arg, int listen_fd)
 	int			 rc;
 
 	log_set_program("worker");
+	sentry_free(pm->sentry);	/* the supervisor's */
+	pm->sentry = NULL;
 	if ((app = app_new(pm->cfg)) == NULL) {
 		log_event(LOG_ERROR, "worker_init_failed", NULL);
 		return 1;
@@ -160,6 +187,19 @@ main(int argc, char *argv[])
 
 	if (load(&pm, &opts) == -1)
 		return 1;
+
+	/*
+	 * The pool's counters (http/metrics.h), mapped once in this process,
+	 * the supervisor, before any fork: every worker of every generation
+	 * inherits the mapping, so no reload or replacement resets them.
+	 */
+	if (metrics_init() == -1) {
+		log_event(LOG_ERROR, "metrics_init_failed", "error",
+		    strerror(errno), NULL);
+		config_free(pm.cfg);
+		return 1;
+	}
+
 	/*
 	 * --listen wins; then a socket passed by systemd or on fd 0; then the
 	 * configuration's listen key.
@@ -179,8 +219,10 @@ main(int argc, char *argv[])
 	hooks.arg = &pm;
 	hooks.load = load;
 	hooks.worker = worker;
+	hooks.died = died;
 	rc = supervisor_run(fd, &hooks);
 	close(fd);
+	sentry_free(pm.sentry);
 	config_free(pm.cfg);
 	return rc;
 }

@@ -337,11 +337,15 @@ log_exit(const struct slot *s, int status)
  * growing backoff when it had not.
  */
 static void
-slot_exited(struct slot *s, int status, int64_t now)
+slot_exited(const struct pool *p, struct slot *s, int status, int64_t now)
 {
 	int64_t	 uptime = now - s->started_ms;
 
 	log_exit(s, status);
+	if (!s->stopping && p->hooks->died != NULL &&
+	    (WIFSIGNALED(status) || (WIFEXITED(status) &&
+	    WEXITSTATUS(status) != POOL_EXIT_RECYCLE)))
+		p->hooks->died(p->hooks->arg, s->pid, status);
 	s->pid = 0;
 	s->killed = 0;
 	if (s->stopping)
@@ -367,7 +371,7 @@ pool_reap(struct pool *p, int64_t now)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		for (i = 0; i < p->nslots; i++)
 			if (p->slots[i].pid == pid) {
-				slot_exited(&p->slots[i], status, now);
+				slot_exited(p, &p->slots[i], status, now);
 				break;
 			}
 	}

@@ -57,6 +57,14 @@ struct pool_hooks {
 	 * status.
 	 */
 	int	(*worker)(void *arg, int listen_fd);
+
+	/*
+	 * Called in the supervisor when a worker it did not ask to stop
+	 * ended otherwise than by serving its quota: killed by a signal, or
+	 * exited with a status other than POOL_EXIT_RECYCLE.  status is
+	 * waitpid(2)'s.  May be NULL.
+	 */
+	void	(*died)(void *arg, pid_t pid, int status);
 };
 
 /*

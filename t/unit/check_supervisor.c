@@ -369,6 +369,15 @@ worker_probe(void *arg, int fd)
 	return 0;
 }
 
+/* The supervisor's word that a worker died unasked. */
+static void
+test_died(void *arg, pid_t pid, int status)
+{
+	struct tctx	*c = arg;
+
+	report(c->events, "died %ld %d", (long)pid, status);
+}
+
 static int
 test_load(void *arg, struct pool_opts *opts)
 {
@@ -470,9 +479,11 @@ start_pool(int (*worker)(void *, int))
 		(void)sigprocmask(SIG_BLOCK, &usr1, NULL);
 		(void)pthread_atfork(slow_fork, NULL, NULL);
 
+		memset(&hooks, 0, sizeof(hooks));
 		hooks.arg = &ctx;
 		hooks.load = test_load;
 		hooks.worker = worker;
+		hooks.died = test_died;
 		rc = supervisor_run(lfd, &hooks);
 
 		(void)sigprocmask(SIG_BLOCK, NULL, &mask);
@@ -619,9 +630,11 @@ START_TEST(crashing_worker_is_backed_off)
 	start_pool(worker_crash);
 	expect_event(&e, "start", 3000);
 	starts[n++] = e.f[2];
+	expect_event(&e, "died", 1000);
+	ck_assert_int_eq(WIFEXITED(e.f[1]) ? WEXITSTATUS(e.f[1]) : -1, 70);
 
 	/* Forks at 0, 0.1, 0.3, 0.7 and 1.5 s; without backoff, hundreds. */
-	window = e.f[2] + 2500;
+	window = starts[0] + 2500;
 	while (n < 16 && mono_ms() < window) {
 		rc = next_event(&e, 200);
 		ck_assert_int_ne(rc, -1);
@@ -692,6 +705,10 @@ START_TEST(recycled_worker_is_replaced_at_once)
 	/* Backoff would have cost 100 + 200 + 400 + 800 + 1600 ms. */
 	ck_assert_msg(waited < 400, "replacements took %lld ms in all",
 	    waited);
+
+	/* A worker that served its quota did not die. */
+	while (next_event(&e, 200) == 1)
+		ck_assert_str_ne(e.word, "died");
 	stop_pool();
 }
 END_TEST
