@@ -7,10 +7,8 @@
  */
 #include <config.h>	/* the build's, not infra/config.h */
 
-#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <libpq-fe.h>
@@ -18,19 +16,14 @@
 #include "domain/arena.h"
 #include "domain/run.h"
 #include "infra/admin_pg.h"
-#include "infra/pg.h"
 #include "infra/pg_rows.h"
+#include "infra/pg_store.h"
 #include "usecase/admin.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* The channel the dispatchers LISTEN on (run_queue_pg.c). */
 #define CHANNEL_QUEUED	"runs_queued"
-
-struct admin_pg {
-	struct pgconn	*pc;		/* borrowed */
-	int		 timeout_ms;	/* per statement */
-};
 
 /*
  * A pause's columns, in the order of enum pause_col; a repository's
@@ -118,13 +111,6 @@ static const char set_limit_sql[] =
 static const char remove_limit_sql[] =
     "DELETE FROM rate_limits WHERE repo_key = lower($1::text)";
 
-/* Runs one statement under the store's timeout. */
-static PGresult *
-exec(struct admin_pg *s, const char *sql, int n, const char *const *params)
-{
-	return pgconn_exec(s->pc, sql, n, params, s->timeout_ms);
-}
-
 /*
  * Reads the pause in the PAUSE_NCOLS columns of row starting at base,
  * its strings copied into the arena.
@@ -178,10 +164,10 @@ pg_pause(void *ctx, struct arena *a, const struct pause_key *key,
 		snprintf(num, sizeof(num), "%" PRId32, key->target_number);
 		params[2] = num;
 		params[3] = reason;
-		res = exec(ctx, pause_target_sql, 4, params);
+		res = pg_store_exec(ctx, pause_target_sql, 4, params);
 	} else {
 		params[1] = reason;
-		res = exec(ctx, pause_repo_sql, 2, params);
+		res = pg_store_exec(ctx, pause_repo_sql, 2, params);
 	}
 
 	if ((e = pgrow_check("pause", res, PGRES_TUPLES_OK)) != GT_OK)
@@ -211,9 +197,9 @@ pg_resume(void *ctx, const struct pause_key *key)
 			return GT_ERR_INVALID;
 		snprintf(num, sizeof(num), "%" PRId32, key->target_number);
 		params[2] = num;
-		res = exec(ctx, resume_target_sql, 3, params);
+		res = pg_store_exec(ctx, resume_target_sql, 3, params);
 	} else
-		res = exec(ctx, resume_repo_sql, 1, params);
+		res = pg_store_exec(ctx, resume_repo_sql, 1, params);
 
 	e = pgrow_check("resume", res, PGRES_TUPLES_OK);
 	PQclear(res);
@@ -232,7 +218,7 @@ pg_paused(void *ctx, struct arena *a, struct pause **repos, size_t *nrepos,
 
 	*repos = *targets = NULL;
 	*nrepos = *ntargets = 0;
-	res = exec(ctx, paused_sql, 0, NULL);
+	res = pg_store_exec(ctx, paused_sql, 0, NULL);
 	if ((e = pgrow_check("paused", res, PGRES_TUPLES_OK)) != GT_OK)
 		goto out_clear;
 	if ((rows = PQntuples(res)) == 0)
@@ -282,7 +268,7 @@ pg_set_limit(void *ctx, struct arena *a, const char *repo, int64_t limit,
 	memset(out, 0, sizeof(*out));
 	snprintf(lim, sizeof(lim), "%" PRId64, limit);
 	snprintf(win, sizeof(win), "%" PRId64, window_s);
-	res = exec(ctx, set_limit_sql, (int)NELEM(params), params);
+	res = pg_store_exec(ctx, set_limit_sql, (int)NELEM(params), params);
 	if ((e = pgrow_check("set_limit", res, PGRES_TUPLES_OK)) != GT_OK)
 		goto out_clear;
 	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0) ||
@@ -306,33 +292,14 @@ pg_remove_limit(void *ctx, const char *repo)
 	PGresult		*res;
 	enum gt_err		 e;
 
-	res = exec(ctx, remove_limit_sql, 1, params);
+	res = pg_store_exec(ctx, remove_limit_sql, 1, params);
 	e = pgrow_check("remove_limit", res, PGRES_COMMAND_OK);
 	PQclear(res);
 	return e;
 }
 
-struct admin_pg *
-admin_pg_new(struct pgconn *pc, int timeout_ms)
-{
-	struct admin_pg	*s;
-
-	assert(pc != NULL && timeout_ms > 0);
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return NULL;
-	s->pc = pc;
-	s->timeout_ms = timeout_ms;
-	return s;
-}
-
 void
-admin_pg_free(struct admin_pg *s)
-{
-	free(s);
-}
-
-void
-admin_pg_port(struct admin_pg *s, struct admin_store *out)
+admin_pg_port(struct pg_store *s, struct admin_store *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->ctx = s;

@@ -1,6 +1,6 @@
 /*
  * admin_pg.h: the admin store (struct admin_store, usecase/admin.h) in
- * PostgreSQL, over a worker's bounded connection (infra/pg.h).
+ * PostgreSQL, over a struct pg_store (infra/pg_store.h).
  *
  * Pauses are the rows of paused_repos and paused_run_targets, overrides
  * those of rate_limits (sql/001_schema.sql), each under the lower-case
@@ -29,24 +29,12 @@
 
 #include "usecase/admin.h"
 
-struct pgconn;
-struct admin_pg;
+struct pg_store;
 
 /*
- * A store over pc, each statement waiting at most timeout_ms (> 0).  pc
- * is borrowed: it must outlive the store, which never frees it.  Returns
- * NULL when memory is short.  The caller frees the store with
- * admin_pg_free().
+ * Fills out with the store's functions, with s as ctx.  s is borrowed:
+ * out is valid as long as s is, and the caller frees s (pg_store_free()).
  */
-struct admin_pg	*admin_pg_new(struct pgconn *pc, int timeout_ms);
-
-/* Frees the store (not its connection).  Accepts NULL. */
-void		 admin_pg_free(struct admin_pg *);
-
-/*
- * Fills out with the store's functions, with the store as ctx.  out is
- * valid as long as the store is.
- */
-void		 admin_pg_port(struct admin_pg *, struct admin_store *out);
+void	 admin_pg_port(struct pg_store *s, struct admin_store *out);
 
 #endif

@@ -17,9 +17,7 @@
  */
 #include <config.h>	/* the build's, not infra/config.h */
 
-#include <assert.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <libpq-fe.h>
@@ -27,14 +25,9 @@
 #include "domain/arena.h"
 #include "domain/timefmt.h"
 #include "infra/analytics_pg.h"
-#include "infra/pg.h"
 #include "infra/pg_rows.h"
+#include "infra/pg_store.h"
 #include "usecase/analytics.h"
-
-struct analytics_pg {
-	struct pgconn	*pc;		/* borrowed */
-	int		 timeout_ms;	/* per statement */
-};
 
 /*
  * The figures of the runs created in [$1, $2], with the $3 busiest
@@ -228,7 +221,6 @@ static enum gt_err
 pg_figures(void *ctx, struct arena *a, int64_t from_ms, int64_t to_ms,
     size_t top_n, struct analytics_figures *out)
 {
-	struct analytics_pg	*s = ctx;
 	char			 from[TIME_RFC3339_LEN];
 	char			 to[TIME_RFC3339_LEN];
 	char			 limit[24];
@@ -241,7 +233,7 @@ pg_figures(void *ctx, struct arena *a, int64_t from_ms, int64_t to_ms,
 	time_format_rfc3339(to_ms, to, sizeof(to));
 	snprintf(limit, sizeof(limit), "%zu", top_n);
 
-	res = pgconn_exec(s->pc, figures_sql, 3, params, s->timeout_ms);
+	res = pg_store_exec(ctx, figures_sql, 3, params);
 	if ((e = pgrow_check("analytics", res, PGRES_TUPLES_OK)) != GT_OK)
 		goto out_clear;
 	if (PQntuples(res) < 1 || PQnfields(res) != COL_N) {
@@ -257,27 +249,8 @@ out_clear:
 	return e;
 }
 
-struct analytics_pg *
-analytics_pg_new(struct pgconn *pc, int timeout_ms)
-{
-	struct analytics_pg	*s;
-
-	assert(pc != NULL && timeout_ms > 0);
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return NULL;
-	s->pc = pc;
-	s->timeout_ms = timeout_ms;
-	return s;
-}
-
 void
-analytics_pg_free(struct analytics_pg *s)
-{
-	free(s);
-}
-
-void
-analytics_pg_port(struct analytics_pg *s, struct analytics_store *out)
+analytics_pg_port(struct pg_store *s, struct analytics_store *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->ctx = s;

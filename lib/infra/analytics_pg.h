@@ -1,7 +1,7 @@
 /*
  * analytics_pg.h: the analytics store (struct analytics_store,
- * usecase/analytics.h) in PostgreSQL, over a worker's bounded connection
- * (infra/pg.h).
+ * usecase/analytics.h) in PostgreSQL, over a struct pg_store
+ * (infra/pg_store.h).
  *
  * One statement answers every figure, so they all come from one
  * snapshot.  It reads the runs of the window through range scans of
@@ -27,25 +27,12 @@
 
 #include "usecase/analytics.h"
 
-struct pgconn;
-struct analytics_pg;
+struct pg_store;
 
 /*
- * A store over pc, its statement waiting at most timeout_ms (> 0).  pc
- * is borrowed: it must outlive the store, which never frees it.  Returns
- * NULL when memory is short.  The caller frees the store with
- * analytics_pg_free().
+ * Fills out with the store's function, with s as ctx.  s is borrowed:
+ * out is valid as long as s is, and the caller frees s (pg_store_free()).
  */
-struct analytics_pg	*analytics_pg_new(struct pgconn *pc, int timeout_ms);
-
-/* Frees the store (not its connection).  Accepts NULL. */
-void			 analytics_pg_free(struct analytics_pg *);
-
-/*
- * Fills out with the store's function, with the store as ctx.  out is
- * valid as long as the store is.
- */
-void			 analytics_pg_port(struct analytics_pg *,
-			    struct analytics_store *out);
+void	 analytics_pg_port(struct pg_store *s, struct analytics_store *out);
 
 #endif

@@ -3,10 +3,8 @@
  */
 #include <config.h>	/* the build's, not infra/config.h */
 
-#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <libpq-fe.h>
@@ -16,15 +14,10 @@
 #include "domain/run.h"
 #include "infra/log.h"
 #include "infra/outbox_pg.h"
-#include "infra/pg.h"
 #include "infra/pg_rows.h"
+#include "infra/pg_store.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
-
-struct outbox_pg {
-	struct pgconn	*pc;		/* borrowed */
-	int		 timeout_ms;
-};
 
 /*
  * Claims up to $1 due rows and leases them for $2 seconds; each comes
@@ -79,15 +72,9 @@ static const char failed_sql[] =
     "    attempts = attempts + 1, last_error = $2 "
     "WHERE id = $1::bigint AND status = 'pending'";
 
-static PGresult *
-exec(struct outbox_pg *s, const char *sql, int n, const char *const *params)
-{
-	return pgconn_exec(s->pc, sql, n, params, s->timeout_ms);
-}
-
 /* Runs an UPDATE of one row by id. */
 static enum gt_err
-update(struct outbox_pg *s, const char *op, const char *sql, int64_t id,
+update(struct pg_store *s, const char *op, const char *sql, int64_t id,
     const char *p2, const char *p3)
 {
 	char		 idtext[24];
@@ -96,7 +83,8 @@ update(struct outbox_pg *s, const char *op, const char *sql, int64_t id,
 	enum gt_err	 e;
 
 	snprintf(idtext, sizeof(idtext), "%" PRId64, id);
-	res = exec(s, sql, p3 != NULL ? 3 : p2 != NULL ? 2 : 1, params);
+	res = pg_store_exec(s, sql, p3 != NULL ? 3 : p2 != NULL ? 2 : 1,
+	    params);
 	e = pgrow_check(op, res, PGRES_COMMAND_OK);
 	PQclear(res);
 	return e;
@@ -158,7 +146,7 @@ read_payload(struct arena *a, const char *text, struct outbox_item *it)
 
 /* Reads row i; 1 when the row is unusable and was marked failed. */
 static int
-read_item(struct outbox_pg *s, struct arena *a, const PGresult *res,
+read_item(struct pg_store *s, struct arena *a, const PGresult *res,
     int row, struct outbox_item *it, enum gt_err *e)
 {
 	const char	*kind = PQgetvalue(res, row, CL_KIND);
@@ -213,7 +201,7 @@ static enum gt_err
 outbox_claim(void *ctx, struct arena *a, size_t max, int64_t lease_s,
     struct outbox_item **items, size_t *n)
 {
-	struct outbox_pg	*s = ctx;
+	struct pg_store		*s = ctx;
 	char			 maxtext[24], lease[24];
 	const char *const	 params[] = { maxtext, lease };
 	struct outbox_item	*its;
@@ -229,7 +217,7 @@ outbox_claim(void *ctx, struct arena *a, size_t max, int64_t lease_s,
 	snprintf(maxtext, sizeof(maxtext), "%zu", max);
 	snprintf(lease, sizeof(lease), "%" PRId64, lease_s);
 
-	res = exec(s, claim_sql, (int)NELEM(params), params);
+	res = pg_store_exec(s, claim_sql, (int)NELEM(params), params);
 	if ((e = pgrow_check("outbox_claim", res, PGRES_TUPLES_OK)) != GT_OK ||
 	    (rows = PQntuples(res)) == 0)
 		goto out_clear;
@@ -283,27 +271,8 @@ outbox_failed(void *ctx, int64_t id, const char *error)
 	    error != NULL ? error : "", NULL);
 }
 
-struct outbox_pg *
-outbox_pg_new(struct pgconn *pc, int timeout_ms)
-{
-	struct outbox_pg	*s;
-
-	assert(pc != NULL && timeout_ms > 0);
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return NULL;
-	s->pc = pc;
-	s->timeout_ms = timeout_ms;
-	return s;
-}
-
 void
-outbox_pg_free(struct outbox_pg *s)
-{
-	free(s);
-}
-
-void
-outbox_pg_port(struct outbox_pg *s, struct outbox_store *out)
+outbox_pg_port(struct pg_store *s, struct outbox_store *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->ctx = s;

@@ -1,6 +1,6 @@
 /*
  * outbox_pg.h: the outbox table (struct outbox_store, usecase/outbox.h)
- * in PostgreSQL.
+ * in PostgreSQL, over a struct pg_store (infra/pg_store.h).
  *
  * claim takes pending rows whose next_attempt_at has come, oldest first,
  * skipping rows another sender holds (FOR UPDATE SKIP LOCKED), and moves
@@ -17,18 +17,12 @@
 
 #include "usecase/outbox.h"
 
-struct pgconn;
-struct outbox_pg;
+struct pg_store;
 
 /*
- * An outbox over pc (borrowed: it must outlive it), each statement
- * waiting at most timeout_ms (> 0).  NULL when memory is short.
+ * Fills out with the outbox's functions, with s as ctx.  s is borrowed:
+ * out is valid as long as s is, and the caller frees s (pg_store_free()).
  */
-struct outbox_pg	*outbox_pg_new(struct pgconn *pc, int timeout_ms);
-void			 outbox_pg_free(struct outbox_pg *);
-
-/* Fills out with the outbox's functions; valid as long as it is. */
-void			 outbox_pg_port(struct outbox_pg *,
-			    struct outbox_store *out);
+void	 outbox_pg_port(struct pg_store *s, struct outbox_store *out);
 
 #endif

@@ -3,10 +3,8 @@
  */
 #include <config.h>	/* the build's, not infra/config.h */
 
-#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <libpq-fe.h>
@@ -14,14 +12,9 @@
 #include "domain/arena.h"
 #include "domain/buf.h"
 #include "domain/jsonw.h"
-#include "infra/pg.h"
 #include "infra/pg_rows.h"
+#include "infra/pg_store.h"
 #include "infra/redelivery_pg.h"
-
-struct redelivery_pg {
-	struct pgconn	*pc;		/* borrowed */
-	int		 timeout_ms;
-};
 
 /*
  * For each guid of the JSON array $1, in order: whether the webhook
@@ -44,7 +37,6 @@ static enum gt_err
 store_known(void *ctx, struct arena *a, const char *const *guids, size_t n,
     int **known)
 {
-	struct redelivery_pg	*s = ctx;
 	struct buf		 b;
 	struct jsonw		 w;
 	const char		*params[1];
@@ -71,7 +63,7 @@ store_known(void *ctx, struct arena *a, const char *const *guids, size_t n,
 		goto out_free;
 	}
 	params[0] = b.data;
-	res = pgconn_exec(s->pc, known_sql, 1, params, s->timeout_ms);
+	res = pg_store_exec(ctx, known_sql, 1, params);
 	if ((e = pgrow_check("redelivery_known", res, PGRES_TUPLES_OK)) !=
 	    GT_OK)
 		goto out_free;
@@ -95,7 +87,6 @@ out_free:
 static enum gt_err
 store_asked(void *ctx, const char *guid, int64_t id)
 {
-	struct redelivery_pg	*s = ctx;
 	char			 idtext[24];
 	const char *const	 params[] = { guid, idtext };
 	PGresult		*res;
@@ -104,33 +95,14 @@ store_asked(void *ctx, const char *guid, int64_t id)
 	if (guid == NULL || id <= 0)
 		return GT_ERR_INVALID;
 	snprintf(idtext, sizeof(idtext), "%" PRId64, id);
-	res = pgconn_exec(s->pc, asked_sql, 2, params, s->timeout_ms);
+	res = pg_store_exec(ctx, asked_sql, 2, params);
 	e = pgrow_check("redelivery_asked", res, PGRES_COMMAND_OK);
 	PQclear(res);
 	return e;
 }
 
-struct redelivery_pg *
-redelivery_pg_new(struct pgconn *pc, int timeout_ms)
-{
-	struct redelivery_pg	*s;
-
-	assert(pc != NULL && timeout_ms > 0);
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return NULL;
-	s->pc = pc;
-	s->timeout_ms = timeout_ms;
-	return s;
-}
-
 void
-redelivery_pg_free(struct redelivery_pg *s)
-{
-	free(s);
-}
-
-void
-redelivery_pg_port(struct redelivery_pg *s, struct redelivery_store *out)
+redelivery_pg_port(struct pg_store *s, struct redelivery_store *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->ctx = s;

@@ -16,10 +16,8 @@
  */
 #include <config.h>	/* the build's, not infra/config.h */
 
-#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <libpq-fe.h>
@@ -27,8 +25,8 @@
 #include "domain/arena.h"
 #include "domain/run.h"
 #include "infra/log.h"
-#include "infra/pg.h"
 #include "infra/pg_rows.h"
+#include "infra/pg_store.h"
 #include "infra/run_store_pg.h"
 #include "usecase/ports.h"
 
@@ -36,12 +34,6 @@
 
 /* What a cancelled queued run says (api.md: error stage "cancelled"). */
 #define CANCEL_MESSAGE	"cancelled by request"
-
-struct run_store_pg {
-	struct pgconn	*pc;		/* borrowed */
-	int		 timeout_ms;	/* per statement */
-};
-
 
 /*
  * The rules' counts, as CTEs over parameters $1 to $8: for each of the
@@ -238,14 +230,6 @@ static const char cancel_sql[] =
     "SELECT " PGROW_RUN_COLUMNS " FROM moved "
     "WHERE (SELECT count(*) FROM told) >= 0";
 
-/* Runs one statement under the store's timeout. */
-static PGresult *
-exec(struct run_store_pg *s, const char *sql, int n,
-    const char *const *params)
-{
-	return pgconn_exec(s->pc, sql, n, params, s->timeout_ms);
-}
-
 /*
  * Runs a statement answering at most one run and reads it: GT_OK with out
  * filled, GT_ERR_NOT_FOUND when no row came.  The run's columns start at
@@ -253,14 +237,14 @@ exec(struct run_store_pg *s, const char *sql, int n,
  * the columns before base (and free it), on GT_OK only.
  */
 static enum gt_err
-one_run(struct run_store_pg *s, const char *op, struct arena *a,
+one_run(struct pg_store *s, const char *op, struct arena *a,
     const char *sql, int n, const char *const *params, int base,
     struct run *out, PGresult **resp)
 {
 	PGresult	*res;
 	enum gt_err	 e;
 
-	res = exec(s, sql, n, params);
+	res = pg_store_exec(s, sql, n, params);
 	if ((e = pgrow_check(op, res, PGRES_TUPLES_OK)) != GT_OK)
 		goto out_clear;
 	if (PQntuples(res) == 0) {
@@ -328,7 +312,7 @@ store_paused(void *ctx, const char *repo, enum target_type type,
 		return GT_ERR_INVALID;
 	snprintf(num, sizeof(num), "%" PRId32, number);
 
-	res = exec(ctx, paused_sql, 3, params);
+	res = pg_store_exec(ctx, paused_sql, 3, params);
 	if ((e = pgrow_check("paused", res, PGRES_TUPLES_OK)) != GT_OK)
 		goto out_clear;
 	if (PQntuples(res) != 1 || pgrow_bool(res, 0, 0, repo_paused) == -1 ||
@@ -350,7 +334,7 @@ store_limit_override(void *ctx, const char *repo, int64_t *limit,
 
 	if (repo == NULL)
 		return GT_ERR_INVALID;
-	res = exec(ctx, limit_override_sql, 1, params);
+	res = pg_store_exec(ctx, limit_override_sql, 1, params);
 	if ((e = pgrow_check("limit_override", res, PGRES_TUPLES_OK)) != GT_OK)
 		goto out_clear;
 	if (PQntuples(res) == 0)
@@ -475,7 +459,7 @@ store_count_limits(void *ctx, const struct limit_rule *rules,
 		d->allowed = 1;
 		return GT_OK;
 	}
-	res = exec(ctx, count_sql, RULE_PARAMS, params);
+	res = pg_store_exec(ctx, count_sql, RULE_PARAMS, params);
 	if ((e = pgrow_check("count_limits", res, PGRES_TUPLES_OK)) == GT_OK)
 		e = read_decision("count_limits", res, 0, rules, nrules, 0, d);
 	PQclear(res);
@@ -488,13 +472,13 @@ store_count_limits(void *ctx, const struct limit_rule *rules,
  * connection is dropped, which ends the transaction on the server.
  */
 static void
-tx_rollback(struct run_store_pg *s)
+tx_rollback(struct pg_store *s)
 {
 	PGresult	*res;
 
-	res = exec(s, "ROLLBACK", 0, NULL);
+	res = pg_store_exec(s, "ROLLBACK", 0, NULL);
 	if (res != NULL && PQresultStatus(res) != PGRES_COMMAND_OK)
-		pgconn_reset(s->pc);
+		pg_store_reset(s);
 	PQclear(res);
 }
 
@@ -513,30 +497,30 @@ session_replaced(void)
  * failure nothing is left open.
  */
 static enum gt_err
-tx_begin_locked(struct run_store_pg *s, const char *const *rp, int *pid)
+tx_begin_locked(struct pg_store *s, const char *const *rp, int *pid)
 {
 	const char *const	 keys[] = { rp[0], rp[1], rp[4], rp[5] };
 	PGresult		*res;
 	PGconn			*conn;
 	enum gt_err		 e;
 
-	res = exec(s, "BEGIN", 0, NULL);
+	res = pg_store_exec(s, "BEGIN", 0, NULL);
 	e = pgrow_check("insert", res, PGRES_COMMAND_OK);
 	PQclear(res);
 	if (e != GT_OK)
 		return e;
 
 	/*
-	 * The handle answers with the connection BEGIN ran on, unless that
+	 * The store answers with the connection BEGIN ran on, unless that
 	 * one has closed since, when it opens a fresh (idle) one.
 	 */
-	if ((conn = pgconn_get(s->pc, s->timeout_ms)) == NULL)
+	if ((conn = pg_store_conn(s)) == NULL)
 		return GT_ERR_UNAVAILABLE;
 	if (PQtransactionStatus(conn) != PQTRANS_INTRANS)
 		return session_replaced();
 	*pid = PQbackendPID(conn);
 
-	res = exec(s, lock_sql, (int)NELEM(keys), keys);
+	res = pg_store_exec(s, lock_sql, (int)NELEM(keys), keys);
 	if ((e = pgrow_check("insert", res, PGRES_TUPLES_OK)) != GT_OK &&
 	    res != NULL)
 		tx_rollback(s);
@@ -550,19 +534,18 @@ tx_begin_locked(struct run_store_pg *s, const char *const *rp, int *pid)
  * having committed nothing: the backend is checked after it.
  */
 static enum gt_err
-tx_commit(struct run_store_pg *s, int pid)
+tx_commit(struct pg_store *s, int pid)
 {
 	PGresult	*res;
 	PGconn		*conn;
 	enum gt_err	 e;
 
-	res = exec(s, "COMMIT", 0, NULL);
+	res = pg_store_exec(s, "COMMIT", 0, NULL);
 	e = pgrow_check("insert", res, PGRES_COMMAND_OK);
 	PQclear(res);
 	if (e != GT_OK)
 		return e;
-	if ((conn = pgconn_get(s->pc, s->timeout_ms)) == NULL ||
-	    PQbackendPID(conn) != pid)
+	if ((conn = pg_store_conn(s)) == NULL || PQbackendPID(conn) != pid)
 		return session_replaced();
 	return GT_OK;
 }
@@ -612,7 +595,7 @@ store_insert(void *ctx, struct arena *a, const struct run_new *rn,
     const struct limit_rule *rules, size_t nrules,
     struct limit_decision *d, struct run *out)
 {
-	struct run_store_pg	*s = ctx;
+	struct pg_store		*s = ctx;
 	struct rule_text	 rt;
 	const char		*params[INSERT_PARAMS];
 	char			 num[16], inst[24], comment[24], pidtext[16];
@@ -652,7 +635,7 @@ store_insert(void *ctx, struct arena *a, const struct run_new *rn,
 			memset(d, 0, sizeof(*d));
 			d->allowed = 1;
 		}
-		res = exec(s, insert_sql, INSERT_PARAMS, params);
+		res = pg_store_exec(s, insert_sql, INSERT_PARAMS, params);
 		e = read_insert(a, res, rules, 0, d, out);
 		PQclear(res);
 		return e;
@@ -662,7 +645,7 @@ store_insert(void *ctx, struct arena *a, const struct run_new *rn,
 		return e;
 	snprintf(pidtext, sizeof(pidtext), "%d", pid);
 	params[21] = pidtext;
-	res = exec(s, insert_sql, INSERT_PARAMS, params);
+	res = pg_store_exec(s, insert_sql, INSERT_PARAMS, params);
 	e = read_insert(a, res, rules, nrules, d, out);
 	if (e != GT_OK && res != NULL)
 		tx_rollback(s);
@@ -701,7 +684,7 @@ store_list(void *ctx, struct arena *a, const struct run_filter *f,
 	params[2] = limit;
 	params[3] = offset;
 
-	res = exec(ctx, list_sql, (int)NELEM(params), params);
+	res = pg_store_exec(ctx, list_sql, (int)NELEM(params), params);
 	if ((e = pgrow_check("list", res, PGRES_TUPLES_OK)) != GT_OK)
 		goto out_clear;
 	if ((rows = PQntuples(res)) < 1 || pgrow_i64(res, 0, 0, total) != 0) {
@@ -760,27 +743,8 @@ store_cancel(void *ctx, struct arena *a, const char *id, struct run *out)
 	return pgrow_bad("cancel", "status");
 }
 
-struct run_store_pg *
-run_store_pg_new(struct pgconn *pc, int timeout_ms)
-{
-	struct run_store_pg	*s;
-
-	assert(pc != NULL && timeout_ms > 0);
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return NULL;
-	s->pc = pc;
-	s->timeout_ms = timeout_ms;
-	return s;
-}
-
 void
-run_store_pg_free(struct run_store_pg *s)
-{
-	free(s);
-}
-
-void
-run_store_pg_port(struct run_store_pg *s, struct run_store *out)
+run_store_pg_port(struct pg_store *s, struct run_store *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->ctx = s;

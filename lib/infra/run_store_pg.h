@@ -1,6 +1,6 @@
 /*
  * run_store_pg.h: the run store (struct run_store, usecase/ports.h) in
- * PostgreSQL, over a worker's bounded connection (infra/pg.h).
+ * PostgreSQL, over a struct pg_store (infra/pg_store.h).
  *
  * Every statement is parameterised and waits at most the store's
  * timeout_ms.  A call makes one statement, except an insert counting
@@ -63,25 +63,12 @@
 
 #include "usecase/ports.h"
 
-struct pgconn;
-struct run_store_pg;
+struct pg_store;
 
 /*
- * A store over pc, each statement waiting at most timeout_ms (> 0).  pc
- * is borrowed: it must outlive the store, which never frees it.  Returns
- * NULL when memory is short.  The caller frees the store with
- * run_store_pg_free().
+ * Fills out with the store's functions, with s as ctx.  s is borrowed:
+ * out is valid as long as s is, and the caller frees s (pg_store_free()).
  */
-struct run_store_pg	*run_store_pg_new(struct pgconn *pc, int timeout_ms);
-
-/* Frees the store (not its connection).  Accepts NULL. */
-void			 run_store_pg_free(struct run_store_pg *);
-
-/*
- * Fills out with the store's functions, with the store as ctx.  out is
- * valid as long as the store is.
- */
-void			 run_store_pg_port(struct run_store_pg *,
-			    struct run_store *out);
+void	 run_store_pg_port(struct pg_store *s, struct run_store *out);
 
 #endif

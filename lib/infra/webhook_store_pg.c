@@ -3,27 +3,20 @@
  */
 #include <config.h>	/* the build's, not infra/config.h */
 
-#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <libpq-fe.h>
 
 #include "domain/arena.h"
 #include "domain/run.h"
-#include "infra/pg.h"
 #include "infra/pg_rows.h"
+#include "infra/pg_store.h"
 #include "infra/webhook_store_pg.h"
 #include "usecase/ports.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
-
-struct webhook_store_pg {
-	struct pgconn	*pc;		/* borrowed */
-	int		 timeout_ms;
-};
 
 static const char seen_sql[] =
     "SELECT run_id::text FROM webhook_deliveries WHERE delivery_id = $1";
@@ -55,13 +48,6 @@ static const char active_sql[] =
     "    target_number = $3::integer AND status IN ('queued', 'running') "
     "ORDER BY created_at DESC, id DESC LIMIT 1";
 
-static PGresult *
-exec(struct webhook_store_pg *s, const char *sql, int n,
-    const char *const *params)
-{
-	return pgconn_exec(s->pc, sql, n, params, s->timeout_ms);
-}
-
 static enum gt_err
 store_seen(void *ctx, struct arena *a, const char *delivery_id,
     const char **run_id)
@@ -73,7 +59,7 @@ store_seen(void *ctx, struct arena *a, const char *delivery_id,
 	*run_id = NULL;
 	if (delivery_id == NULL)
 		return GT_ERR_INVALID;
-	res = exec(ctx, seen_sql, (int)NELEM(params), params);
+	res = pg_store_exec(ctx, seen_sql, (int)NELEM(params), params);
 	if ((e = pgrow_check("seen", res, PGRES_TUPLES_OK)) != GT_OK)
 		goto out_clear;
 	if (PQntuples(res) == 0)
@@ -109,7 +95,7 @@ store_record(void *ctx, const struct delivery_note *n)
 	params[7] = n->reply_installation_id != 0 ? inst : NULL;
 	params[8] = n->reply_json;
 
-	res = exec(ctx, record_sql, (int)NELEM(params), params);
+	res = pg_store_exec(ctx, record_sql, (int)NELEM(params), params);
 	e = pgrow_check("record", res, PGRES_TUPLES_OK);
 	PQclear(res);
 	return e;
@@ -117,13 +103,13 @@ store_record(void *ctx, const struct delivery_note *n)
 
 /* Runs a statement answering at most one run, read into out. */
 static enum gt_err
-one_run(struct webhook_store_pg *s, const char *op, struct arena *a,
+one_run(struct pg_store *s, const char *op, struct arena *a,
     const char *sql, int n, const char *const *params, struct run *out)
 {
 	PGresult	*res;
 	enum gt_err	 e;
 
-	res = exec(s, sql, n, params);
+	res = pg_store_exec(s, sql, n, params);
 	if ((e = pgrow_check(op, res, PGRES_TUPLES_OK)) != GT_OK)
 		goto out_clear;
 	if (PQntuples(res) == 0)
@@ -167,27 +153,8 @@ store_active_run(void *ctx, struct arena *a, const char *repo,
 	    params, out);
 }
 
-struct webhook_store_pg *
-webhook_store_pg_new(struct pgconn *pc, int timeout_ms)
-{
-	struct webhook_store_pg	*s;
-
-	assert(pc != NULL && timeout_ms > 0);
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return NULL;
-	s->pc = pc;
-	s->timeout_ms = timeout_ms;
-	return s;
-}
-
 void
-webhook_store_pg_free(struct webhook_store_pg *s)
-{
-	free(s);
-}
-
-void
-webhook_store_pg_port(struct webhook_store_pg *s, struct webhook_store *out)
+webhook_store_pg_port(struct pg_store *s, struct webhook_store *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->ctx = s;

@@ -34,6 +34,7 @@
 #include "infra/log.h"
 #include "infra/outbox_pg.h"
 #include "infra/pg.h"
+#include "infra/pg_store.h"
 #include "infra/redelivery_pg.h"
 #include "infra/redis.h"
 #include "infra/sentry.h"
@@ -47,8 +48,7 @@ struct wiring {
 	struct pgconn		*pg;
 	struct rconn		*redis;
 	struct github		*gh;
-	struct outbox_pg	*outbox_pg;
-	struct redelivery_pg	*redelivery_pg;
+	struct pg_store		*pg_store;
 	struct github_deliveries deliveries;
 	struct outbox_store	 outbox_store;
 	struct redelivery_store	 redelivery_store;
@@ -97,8 +97,7 @@ unwire(struct wiring *w)
 {
 	arena_free(w->arena);
 	outbox_free(w->outbox);
-	redelivery_pg_free(w->redelivery_pg);
-	outbox_pg_free(w->outbox_pg);
+	pg_store_free(w->pg_store);
 	github_free(w->gh);
 	rconn_free(w->redis);
 	pgconn_free(w->pg);
@@ -114,14 +113,12 @@ wire(struct wiring *w)
 	if ((w->pg = pgconn_new(cfg)) == NULL ||
 	    (w->redis = rconn_new(cfg)) == NULL ||
 	    (w->gh = github_new(cfg, w->redis)) == NULL ||
-	    (w->outbox_pg = outbox_pg_new(w->pg,
-	    cfg->statement_timeout_ms)) == NULL ||
-	    (w->redelivery_pg = redelivery_pg_new(w->pg,
+	    (w->pg_store = pg_store_new(w->pg,
 	    cfg->statement_timeout_ms)) == NULL ||
 	    (w->arena = arena_new()) == NULL)
 		return -1;
-	outbox_pg_port(w->outbox_pg, &w->outbox_store);
-	redelivery_pg_port(w->redelivery_pg, &w->redelivery_store);
+	outbox_pg_port(w->pg_store, &w->outbox_store);
+	redelivery_pg_port(w->pg_store, &w->redelivery_store);
 	github_outbox_port(w->gh, &w->github);
 	w->deliveries.gh = w->gh;
 	github_deliveries_port(&w->deliveries, &w->deliveries_port);

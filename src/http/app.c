@@ -21,6 +21,7 @@
 #include "infra/limiter_redis.h"
 #include "infra/metrics_pg.h"
 #include "infra/pg.h"
+#include "infra/pg_store.h"
 #include "infra/redis.h"
 #include "infra/run_cache_redis.h"
 #include "infra/run_store_pg.h"
@@ -89,26 +90,19 @@ app_new(const struct config *cfg)
 	app->cfg = cfg;
 	if ((app->pg = pgconn_new(cfg)) == NULL ||
 	    (app->redis = rconn_new(cfg)) == NULL ||
-	    (app->store_pg = run_store_pg_new(app->pg,
+	    (app->pg_store = pg_store_new(app->pg,
 	    cfg->statement_timeout_ms)) == NULL ||
 	    (app->cache_redis = run_cache_redis_new(app->redis)) == NULL ||
 	    (app->limiter_redis = limiter_redis_new(app->redis)) == NULL ||
-	    (app->artifacts_fs = artifacts_fs_new(cfg->artifacts_root)) ==
-	    NULL ||
-	    (app->webhook_pg = webhook_store_pg_new(app->pg,
-	    cfg->statement_timeout_ms)) == NULL ||
-	    (app->analytics_pg = analytics_pg_new(app->pg,
-	    cfg->statement_timeout_ms)) == NULL ||
-	    (app->admin_pg = admin_pg_new(app->pg,
-	    cfg->statement_timeout_ms)) == NULL)
+	    (app->artifacts_fs = artifacts_fs_new(cfg->artifacts_root)) == NULL)
 		goto out_free;
-	run_store_pg_port(app->store_pg, &app->store);
+	run_store_pg_port(app->pg_store, &app->store);
 	run_cache_redis_port(app->cache_redis, &app->cache);
 	limiter_redis_port(app->limiter_redis, &app->limiter);
 	artifacts_fs_port(app->artifacts_fs, &app->artifacts);
-	webhook_store_pg_port(app->webhook_pg, &app->webhook_store);
-	analytics_pg_port(app->analytics_pg, &app->analytics_store);
-	admin_pg_port(app->admin_pg, &app->admin_store);
+	webhook_store_pg_port(app->pg_store, &app->webhook_store);
+	analytics_pg_port(app->pg_store, &app->analytics_store);
+	admin_pg_port(app->pg_store, &app->admin_store);
 
 	app->health.ctx = app;
 	app->health.db_ping = db_ping;
@@ -156,13 +150,10 @@ app_free(struct app *app)
 {
 	if (app == NULL)
 		return;
-	admin_pg_free(app->admin_pg);
-	analytics_pg_free(app->analytics_pg);
-	webhook_store_pg_free(app->webhook_pg);
 	artifacts_fs_free(app->artifacts_fs);
 	limiter_redis_free(app->limiter_redis);
 	run_cache_redis_free(app->cache_redis);
-	run_store_pg_free(app->store_pg);
+	pg_store_free(app->pg_store);
 	pgconn_free(app->pg);
 	rconn_free(app->redis);
 	free(app);

@@ -14,16 +14,13 @@
 #include "usecase/runs.h"
 #include "usecase/webhook.h"
 
-struct admin_pg;
-struct analytics_pg;
 struct artifacts_fs;
 struct config;
 struct limiter_redis;
+struct pg_store;
 struct pgconn;
 struct rconn;
 struct run_cache_redis;
-struct run_store_pg;
-struct webhook_store_pg;
 
 struct app {
 	const struct config	*cfg;
@@ -31,13 +28,10 @@ struct app {
 	struct rconn		*redis;
 
 	/* The adapters, on the connections above. */
-	struct run_store_pg	*store_pg;
+	struct pg_store		*pg_store;	/* for the PostgreSQL ones */
 	struct run_cache_redis	*cache_redis;
 	struct limiter_redis	*limiter_redis;
 	struct artifacts_fs	*artifacts_fs;
-	struct webhook_store_pg	*webhook_pg;
-	struct analytics_pg	*analytics_pg;
-	struct admin_pg		*admin_pg;
 
 	/* The ports they fill. */
 	struct run_store	 store;

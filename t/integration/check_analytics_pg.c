@@ -32,6 +32,7 @@
 #include "infra/config.h"
 #include "infra/migrate.h"
 #include "infra/pg.h"
+#include "infra/pg_store.h"
 #include "usecase/analytics.h"
 
 #define TIMEOUT_MS	5000
@@ -45,7 +46,7 @@ static char		 test_db[64];
 static char		*test_url;
 static PGconn		*side;
 static struct pgconn	*pc;
-static struct analytics_pg *sp;
+static struct pg_store	*sp;
 static struct analytics_store store;
 static struct arena	*arena;
 
@@ -172,7 +173,7 @@ store_setup(void)
 	    sizeof(err)) == 0, "%s", err);
 
 	pc = handle(test_url);
-	ck_assert_ptr_nonnull(sp = analytics_pg_new(pc, TIMEOUT_MS));
+	ck_assert_ptr_nonnull(sp = pg_store_new(pc, TIMEOUT_MS));
 	analytics_pg_port(sp, &store);
 	ck_assert_ptr_nonnull(arena = arena_new());
 }
@@ -183,7 +184,7 @@ store_teardown(void)
 	char	 sql[128];
 
 	arena_free(arena);
-	analytics_pg_free(sp);
+	pg_store_free(sp);
 	pgconn_free(pc);
 	PQfinish(side);
 	free(test_url);
@@ -489,7 +490,7 @@ START_TEST(test_unreachable_server_is_unavailable)
 	struct sockaddr_in		 sin;
 	socklen_t			 len = sizeof(sin);
 	struct pgconn			*down;
-	struct analytics_pg		*dsp;
+	struct pg_store			*dsp;
 	struct analytics_store		 ds;
 	struct analytics_figures	 f;
 	char				 url[128];
@@ -507,11 +508,11 @@ START_TEST(test_unreachable_server_is_unavailable)
 	    ntohs(sin.sin_port));
 
 	down = handle(url);
-	ck_assert_ptr_nonnull(dsp = analytics_pg_new(down, TIMEOUT_MS));
+	ck_assert_ptr_nonnull(dsp = pg_store_new(down, TIMEOUT_MS));
 	analytics_pg_port(dsp, &ds);
 	ck_assert_int_eq(ds.figures(ds.ctx, arena, 0, 1, 10, &f),
 	    GT_ERR_UNAVAILABLE);
-	analytics_pg_free(dsp);
+	pg_store_free(dsp);
 	pgconn_free(down);
 }
 END_TEST

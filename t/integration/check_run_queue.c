@@ -33,6 +33,7 @@
 #include "infra/config.h"
 #include "infra/migrate.h"
 #include "infra/pg.h"
+#include "infra/pg_store.h"
 #include "infra/run_queue_pg.h"
 #include "infra/run_store_pg.h"
 #include "usecase/ports.h"
@@ -79,7 +80,7 @@ static struct config	 cfg;		/* the queue's: must outlive it */
 static struct pgconn	*pc;
 static struct run_queue_pg *qp;
 static struct run_queue	 queue;
-static struct run_store_pg *sp;
+static struct pg_store	*sp;
 static struct run_store	 store;
 static struct arena	*arena;
 
@@ -252,7 +253,7 @@ queue_setup(void)
 	ck_assert_ptr_nonnull(pc = pgconn_new(&cfg));
 	ck_assert_ptr_nonnull(qp = run_queue_pg_new(pc, &cfg, TIMEOUT_MS));
 	run_queue_pg_port(qp, &queue);
-	ck_assert_ptr_nonnull(sp = run_store_pg_new(pc, TIMEOUT_MS));
+	ck_assert_ptr_nonnull(sp = pg_store_new(pc, TIMEOUT_MS));
 	run_store_pg_port(sp, &store);
 	ck_assert_ptr_nonnull(arena = arena_new());
 }
@@ -263,7 +264,7 @@ queue_teardown(void)
 	char	 sql[128];
 
 	arena_free(arena);
-	run_store_pg_free(sp);
+	pg_store_free(sp);
 	run_queue_pg_free(qp);
 	pgconn_free(pc);
 	PQfinish(side);

@@ -35,6 +35,7 @@
 #include "infra/config.h"
 #include "infra/migrate.h"
 #include "infra/pg.h"
+#include "infra/pg_store.h"
 #include "infra/run_store_pg.h"
 #include "usecase/ports.h"
 
@@ -53,7 +54,7 @@ static char		 test_db[64];
 static char		*test_url;
 static PGconn		*side;
 static struct pgconn	*pc;
-static struct run_store_pg *sp;
+static struct pg_store	*sp;
 static struct run_store	 store;
 static struct arena	*arena;
 
@@ -226,7 +227,7 @@ store_setup(void)
 	    sizeof(err)) == 0, "%s", err);
 
 	pc = handle(test_url);
-	ck_assert_ptr_nonnull(sp = run_store_pg_new(pc, TIMEOUT_MS));
+	ck_assert_ptr_nonnull(sp = pg_store_new(pc, TIMEOUT_MS));
 	run_store_pg_port(sp, &store);
 	ck_assert_ptr_nonnull(arena = arena_new());
 }
@@ -237,7 +238,7 @@ store_teardown(void)
 	char	 sql[128];
 
 	arena_free(arena);
-	run_store_pg_free(sp);
+	pg_store_free(sp);
 	pgconn_free(pc);
 	PQfinish(side);
 	free(test_url);
@@ -367,7 +368,7 @@ nothing_left_open(void)
 /* A forked creator's store: a connection of its own. */
 struct child {
 	struct pgconn		*pc;
-	struct run_store_pg	*sp;
+	struct pg_store		*sp;
 	struct run_store	 store;
 	struct arena		*arena;
 };
@@ -382,7 +383,7 @@ child_open(struct child *ch)
 	cfg.db_connect_timeout_ms = TIMEOUT_MS;
 	cfg.statement_timeout_ms = 2 * TIMEOUT_MS;
 	if ((ch->pc = pgconn_new(&cfg)) == NULL ||
-	    (ch->sp = run_store_pg_new(ch->pc, 4 * TIMEOUT_MS)) == NULL ||
+	    (ch->sp = pg_store_new(ch->pc, 4 * TIMEOUT_MS)) == NULL ||
 	    (ch->arena = arena_new()) == NULL ||
 	    pgconn_ping(ch->pc, TIMEOUT_MS) == -1)
 		return -1;
@@ -1281,7 +1282,7 @@ START_TEST(test_every_call_is_unavailable_without_a_server)
 	struct sockaddr_in	 sin;
 	socklen_t		 len = sizeof(sin);
 	struct pgconn		*down;
-	struct run_store_pg	*dsp;
+	struct pg_store		*dsp;
 	struct run_store	 ds;
 	struct limit_rule	 r = rule(LIMIT_REPO, "octo/widgets", 1, 60);
 	struct limit_decision	 d;
@@ -1305,7 +1306,7 @@ START_TEST(test_every_call_is_unavailable_without_a_server)
 	    ntohs(sin.sin_port));
 
 	down = handle(url);
-	ck_assert_ptr_nonnull(dsp = run_store_pg_new(down, TIMEOUT_MS));
+	ck_assert_ptr_nonnull(dsp = pg_store_new(down, TIMEOUT_MS));
 	run_store_pg_port(dsp, &ds);
 	memset(&f, 0, sizeof(f));
 	f.page = f.limit = 1;
@@ -1327,14 +1328,14 @@ START_TEST(test_every_call_is_unavailable_without_a_server)
 	    GT_ERR_UNAVAILABLE);
 	ck_assert_int_eq(ds.cancel(ds.ctx, arena,
 	    "2f1c0000-0000-4000-8000-000000000000", &out), GT_ERR_UNAVAILABLE);
-	run_store_pg_free(dsp);
+	pg_store_free(dsp);
 	pgconn_free(down);
 }
 END_TEST
 
 START_TEST(test_a_statement_past_its_timeout_is_unavailable)
 {
-	struct run_store_pg	*quick;
+	struct pg_store		*quick;
 	struct run_store	 qs;
 	struct run		 got;
 	PGconn			*holder = connect_to(test_url);
@@ -1347,7 +1348,7 @@ START_TEST(test_a_statement_past_its_timeout_is_unavailable)
 	PQclear(must_p(holder, "SELECT 1 FROM runs WHERE id = $1 FOR UPDATE",
 	    1, (const char *const[]){ id }));
 
-	ck_assert_ptr_nonnull(quick = run_store_pg_new(pc, 300));
+	ck_assert_ptr_nonnull(quick = pg_store_new(pc, 300));
 	run_store_pg_port(quick, &qs);
 	start = now_ms();
 	ck_assert_int_eq(qs.cancel(qs.ctx, arena, id, &got),
@@ -1361,7 +1362,7 @@ START_TEST(test_a_statement_past_its_timeout_is_unavailable)
 	 * an unanswered statement may or may not have taken effect.)
 	 */
 	ck_assert_int_eq(qs.get(qs.ctx, arena, id, &got), GT_OK);
-	run_store_pg_free(quick);
+	pg_store_free(quick);
 	PQfinish(holder);
 	free(id);
 }
