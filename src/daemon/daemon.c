@@ -6,13 +6,18 @@
 #include <sys/signalfd.h>
 
 #include <getopt.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "infra/clock.h"
 #include "infra/config.h"
+#include "infra/sentry.h"
+
+#define REPORT_EVERY_MS	60000
 
 int
 daemon_args(const char *prog, int argc, char *argv[],
@@ -83,4 +88,16 @@ daemon_read_signals(int sfd)
 		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			stop = 1;
 	return stop;
+}
+
+void
+daemon_report(struct sentry *s, const char *message)
+{
+	static int64_t	 last;
+	int64_t		 now = clock_mono_ms();
+
+	if (!sentry_enabled(s) || (last != 0 && now - last < REPORT_EVERY_MS))
+		return;
+	last = now;
+	(void)sentry_report(s, message, NULL, NULL);
 }

@@ -38,4 +38,14 @@ int	 daemon_signal_fd(int with_sigchld);
  */
 int	 daemon_read_signals(int sfd);
 
+struct sentry;
+
+/*
+ * Sends message to Sentry when it is configured (sentry.h), at most once
+ * a minute in a process: a send may hold the daemon's loop for up to a
+ * second, and a failure that repeats says nothing new.  The caller logs
+ * the failure itself, every time.
+ */
+void	 daemon_report(struct sentry *, const char *message);
+
 #endif

@@ -58,26 +58,17 @@ struct wiring {
 /* Where failures are reported besides the log; NULL without Sentry. */
 static struct sentry	*reporter;
 
-/*
- * The use case's reports: logged, and sent to Sentry when it is
- * configured, at most one a minute, since each send may take a second
- * of the loop's time.
- */
+/* The use case's reports: logged, and sent to Sentry (daemon.h). */
 static void
 report(const char *what, const char *run_id)
 {
-	static int64_t	 last;
-	char		 msg[512];
-	int64_t		 now = clock_mono_ms();
+	char	 msg[512];
 
 	log_event(LOG_ERROR, "dispatcher_failure", "run", run_id, "error",
 	    what, NULL);
-	if (!sentry_enabled(reporter) || (last != 0 && now - last < 60000))
-		return;
-	last = now;
 	snprintf(msg, sizeof(msg), "dispatcher: %s (run %s)", what,
 	    run_id != NULL ? run_id : "none");
-	(void)sentry_report(reporter, msg, NULL, NULL);
+	daemon_report(reporter, msg);
 }
 
 static void

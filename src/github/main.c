@@ -64,26 +64,22 @@ static struct sentry	*reporter;
 
 /*
  * The outbox's reports, logged; an item that failed for good is sent to
- * Sentry too, at most one a minute.
+ * Sentry too (daemon.h).
  */
 static void
 report(const char *event, int64_t item, const char *error)
 {
-	static int64_t	 last;
-	char		 id[24], msg[256];
-	int64_t		 now = clock_mono_ms();
-	int		 failed = strcmp(event, "outbox_failed") == 0;
+	char	 id[24], msg[256];
+	int	 failed = strcmp(event, "outbox_failed") == 0;
 
 	snprintf(id, sizeof(id), "%" PRId64, item);
 	log_event(failed ? LOG_ERROR : strcmp(event, "outbox_sent") == 0 ?
 	    LOG_INFO : LOG_WARN, event, "item", id, "error", error, NULL);
-	if (!failed || !sentry_enabled(reporter) ||
-	    (last != 0 && now - last < 60000))
+	if (!failed)
 		return;
-	last = now;
 	snprintf(msg, sizeof(msg), "github: outbox item %s failed for good: "
 	    "%s", id, error != NULL ? error : "no reason");
-	(void)sentry_report(reporter, msg, NULL, NULL);
+	daemon_report(reporter, msg);
 }
 
 static int64_t
