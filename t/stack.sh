@@ -13,8 +13,16 @@
 #   t/stack.sh dispatcher-start|dispatcher-stop|dispatcher-pid DIR [NAME]
 #   t/stack.sh github-start|github-stop|github-pid DIR [NAME]
 #   t/stack.sh nginx-reload DIR
+#   t/stack.sh nginx-tls-start|nginx-tls-reload DIR [--api-rate N]
+#           [--api-burst N]
+#   t/stack.sh nginx-tls-stop|nginx-tls-pid DIR
 #
 # Ports: nginx on P, PostgreSQL on P+1, Redis on P+2, all on 127.0.0.1.
+# nginx-tls-start runs a second nginx, with the production site
+# (nginx/gittinkerer.conf.in) in front of the same pool: HTTPS on P+3 and
+# its plain HTTP redirect on P+4, with a self-signed certificate for
+# 127.0.0.1 and localhost in DIR/nginx-tls/cert.pem (the CA a client
+# passes).  The stack's own nginx is not touched, and stop stops both.
 # The pool listens on DIR/run/pool.sock.  After a start, DIR/env holds the
 # URL, tokens and paths a client needs (shell syntax: source it).
 #
@@ -27,6 +35,7 @@
 #   pg/data, pg/run   the cluster and its socket, owned by postgres
 #   redis/            Redis's working folder (nothing is saved)
 #   nginx/            nginx's prefix: its configuration and temporary files
+#   nginx-tls/        the second nginx's prefix, pid file and certificate
 #   artifacts/        the runs' artifact folders
 #   run/              pid files and the pool's socket
 #   log/              one log per server, and migrate.log
@@ -62,6 +71,9 @@ usage: t/stack.sh start DIR --srcdir S --bindir B --port-base P [--workers N]
        t/stack.sh dispatcher-start|dispatcher-stop|dispatcher-pid DIR [NAME]
        t/stack.sh github-start|github-stop|github-pid DIR [NAME]
        t/stack.sh nginx-reload DIR
+       t/stack.sh nginx-tls-start|nginx-tls-reload DIR [--api-rate N]
+           [--api-burst N]
+       t/stack.sh nginx-tls-stop|nginx-tls-pid DIR
 EOF
 	exit 2
 }
@@ -206,6 +218,13 @@ stack_dir() {
 	NGINX_CONF=$D/nginx/nginx.conf
 	NGINX_LOG=$D/log/nginx-error.log
 	MIGRATE_LOG=$D/log/migrate.log
+	TLS_DIR=$D/nginx-tls
+	TLS_PID=$TLS_DIR/nginx.pid
+	TLS_CONF=$TLS_DIR/nginx.conf
+	TLS_SITE=$TLS_DIR/gittinkerer.conf
+	TLS_CERT=$TLS_DIR/cert.pem
+	TLS_KEY=$TLS_DIR/key.pem
+	TLS_LOG=$D/log/nginx-tls-error.log
 
 	SRCDIR='' BINDIR='' PORT_BASE='' WORKERS=''
 	if [[ -r "$PARAMS" ]]; then
@@ -226,6 +245,8 @@ set_ports() {
 	NGINX_PORT=$PORT_BASE
 	PG_PORT=$((PORT_BASE + 1))
 	REDIS_PORT=$((PORT_BASE + 2))
+	TLS_HTTPS_PORT=$((PORT_BASE + 3))
+	TLS_HTTP_PORT=$((PORT_BASE + 4))
 }
 
 # The fault controls need the options the stack was started with.
@@ -853,6 +874,150 @@ nginx_reload() {
 	say "nginx reloaded"
 }
 
+# ---------------------------------------------------------------------------
+# The second nginx, with the production site
+
+# The production site's defaults, as doc/nginx.md suggests them.
+readonly TLS_API_RATE=10
+readonly TLS_API_BURST=20
+
+tls_pid() {
+	live_pid "$TLS_PID" "nginx: master" "$TLS_CONF"
+}
+
+# A self-signed certificate, made once per folder: a client trusts it by
+# naming it as its CA (curl --cacert).
+tls_cert() {
+	[[ -s "$TLS_CERT" && -s "$TLS_KEY" ]] && return 0
+	command -v openssl >/dev/null || { warn "openssl is not installed"; return 1; }
+	if ! (umask 077 && openssl req -x509 -newkey ec \
+	    -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 365 \
+	    -subj /CN=127.0.0.1 \
+	    -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
+	    -keyout "$TLS_KEY.new" -out "$TLS_CERT.new" \
+	    >"$TLS_DIR/openssl.log" 2>&1); then
+		warn "openssl could not make a certificate"
+		show_log "$TLS_DIR/openssl.log"
+		return 1
+	fi
+	mv "$TLS_KEY.new" "$TLS_KEY"
+	chmod 0644 "$TLS_CERT.new"
+	mv "$TLS_CERT.new" "$TLS_CERT"
+}
+
+# Fills in the site's placeholders and wraps it in a main configuration
+# that keeps every file nginx writes inside the folder.  Options:
+# --api-rate N and --api-burst N (requests a second, and at once, per
+# address on /api).
+tls_config() {
+	local template=$SRCDIR/nginx/gittinkerer.conf.in rate=$TLS_API_RATE
+	local burst=$TLS_API_BURST out
+
+	while (($#)); do
+		case "$1" in
+		--api-rate) rate=${2:?--api-rate needs a value}; shift 2 ;;
+		--api-burst) burst=${2:?--api-burst needs a value}; shift 2 ;;
+		*) warn "unknown option: $1"; usage ;;
+		esac
+	done
+	if ! is_uint "$rate" || ((rate < 1)); then
+		die "--api-rate must be a positive number: $rate"
+	fi
+	is_uint "$burst" || die "--api-burst must be a number: $burst"
+	((PORT_BASE <= 65531)) ||
+		die "the TLS nginx needs ports up to P+4: --port-base $PORT_BASE is too high"
+	[[ -r "$template" ]] || { warn "$template is missing"; return 1; }
+
+	mkdir -p "$TLS_DIR/tmp"
+	tls_cert || return 1
+	sed -e "s|@SERVER_NAME@|localhost|g" \
+	    -e "s|@HTTPS_URL@|https://localhost:$TLS_HTTPS_PORT|g" \
+	    -e "s|@HTTPS_LISTEN@|127.0.0.1:$TLS_HTTPS_PORT|g" \
+	    -e "s|@HTTP_LISTEN@|127.0.0.1:$TLS_HTTP_PORT|g" \
+	    -e "s|@CERT@|$TLS_CERT|g" -e "s|@CERT_KEY@|$TLS_KEY|g" \
+	    -e "s|@POOL_SOCKET@|$POOL_SOCK|g" -e "s|@LOG_DIR@|$D/log|g" \
+	    -e "s|@API_RATE@|$rate|g" -e "s|@API_BURST@|$burst|g" \
+	    -e "s|@UI_ROOT@|$D/ui|g" \
+	    "$template" >"$TLS_SITE.new"
+	mv "$TLS_SITE.new" "$TLS_SITE"
+	cat >"$TLS_CONF.new" <<EOF
+# Written by t/stack.sh: the production site, nginx/gittinkerer.conf.in,
+# for the tests.
+user $(nginx_user);
+worker_processes 2;
+pid $TLS_PID;
+error_log $TLS_LOG warn;
+
+events {
+	worker_connections 512;
+}
+
+http {
+	client_body_temp_path $TLS_DIR/tmp/client_body;
+	fastcgi_temp_path $TLS_DIR/tmp/fastcgi;
+	proxy_temp_path $TLS_DIR/tmp/proxy;
+	uwsgi_temp_path $TLS_DIR/tmp/uwsgi;
+	scgi_temp_path $TLS_DIR/tmp/scgi;
+
+	include $TLS_SITE;
+}
+EOF
+	mv "$TLS_CONF.new" "$TLS_CONF"
+	if ! out=$(nginx -q -t -p "$TLS_DIR/" -c "$TLS_CONF" -e "$TLS_LOG" 2>&1); then
+		warn "nginx rejects its configuration $TLS_CONF:"
+		printf '    %s\n' "$out" >&2
+		return 1
+	fi
+}
+
+tls_start() {
+	local i out port
+
+	if tls_pid >/dev/null; then
+		say "the TLS nginx already runs"
+		return 0
+	fi
+	tls_config "$@" || return 1
+	for port in "$TLS_HTTPS_PORT" "$TLS_HTTP_PORT"; do
+		! port_busy "$port" ||
+			die "port $port on 127.0.0.1 is in use by another program"
+	done
+	rm -f "$TLS_PID"
+	if ! out=$(nginx -p "$TLS_DIR/" -c "$TLS_CONF" -e "$TLS_LOG" \
+	    </dev/null 2>&1); then
+		warn "the TLS nginx did not start:"
+		printf '    %s\n' "$out" >&2
+		return 1
+	fi
+	for ((i = 0; i < 50; i++)); do
+		tls_pid >/dev/null && break
+		sleep 0.1
+	done
+	tls_pid >/dev/null || { warn "nginx did not write $TLS_PID"; show_log "$TLS_LOG"; return 1; }
+	say "the TLS nginx runs on https://127.0.0.1:$TLS_HTTPS_PORT" \
+	    "and http://127.0.0.1:$TLS_HTTP_PORT (CA: $TLS_CERT)"
+}
+
+tls_stop() {
+	local pid
+
+	pid=$(tls_pid) || { rm -f "$TLS_PID"; return 0; }
+	stop_group "the TLS nginx" "$pid" QUIT "$STOP_TIMEOUT"
+	rm -f "$TLS_PID"
+	say "the TLS nginx stopped"
+}
+
+# Like nginx-reload: the configuration is made again, checked, and nginx
+# is told to reload.
+tls_reload() {
+	local pid
+
+	pid=$(tls_pid) || die "the TLS nginx does not run"
+	tls_config "$@" || exit 1
+	kill -HUP "$pid"
+	say "the TLS nginx reloaded"
+}
+
 # Waits until nginx answers /health, whatever the status: the pool may
 # report a dependency down, but the stack is up.
 wait_health() {
@@ -878,6 +1043,7 @@ wait_health() {
 # Subcommands
 
 cmd_stop() {
+	tls_stop
 	nginx_stop
 	daemons_stop
 	pool_stop
@@ -1031,6 +1197,10 @@ main() {
 	github-stop) daemon_stop github "$@" ;;
 	github-pid) daemon_pid github "$@" || die "${1:-github} does not run" ;;
 	nginx-reload) need_params; nginx_reload ;;
+	nginx-tls-start) need_params; tls_start "$@" ;;
+	nginx-tls-reload) need_params; tls_reload "$@" ;;
+	nginx-tls-stop) tls_stop ;;
+	nginx-tls-pid) tls_pid || die "the TLS nginx does not run" ;;
 	*) warn "unknown command: $cmd"; usage ;;
 	esac
 }

@@ -4,9 +4,12 @@
     python3 t/tools/load.py --url http://127.0.0.1:18600 [--path /health]
         [--threads 4] [--requests 100000] [--duration 30]
         [--timeout 10] [--ready-file FILE] [--show 5]
+        [--header 'Name: value' ...] [--cacert FILE] [--retry-closed]
 
 Each thread keeps one keep-alive HTTP/1.1 connection (http.client) to the
-URL and sends GET PATH on it in a loop.  The threads start together, once
+URL and sends GET PATH on it in a loop, with the --header lines given.
+An https:// URL is checked against --cacert (the system's CAs without
+it).  The threads start together, once
 all of them exist, so that --threads N --requests N sends N requests at
 the same moment.
 
@@ -24,6 +27,12 @@ caller can wait for it before it acts on the server.
 Only loopback is served: the host must be localhost, an address in
 127.0.0.0/8 or ::1, and is never looked up otherwise.
 
+With --retry-closed, a request whose kept connection was closed before
+any byte of the answer came is sent again once, on a new connection, as
+RFC 9112 (section 9.3.1) lets a client do with a GET and as browsers do:
+nginx closes its idle connections when it reloads.  Such requests are
+counted in "retried", and fail only when the second try does.
+
 A request succeeds when it gets a complete 2xx answer.  Any other status,
 a truncated body, a timeout or a connection error is a failure; after an
 error the thread closes its connection, opens a new one and goes on.
@@ -31,7 +40,7 @@ error the thread closes its connection, opens a new one and goes on.
 At the end one JSON line goes to stdout:
 
   {"total": 120, "ok": 119, "failed": 1, "status": {"200": 119, "503": 1},
-   "conn_errors": 0, "stopped_by": "signal", "elapsed_s": 1.52,
+   "conn_errors": 0, "retried": 0, "stopped_by": "signal", "elapsed_s": 1.52,
    "min_ms": 0.8, "max_ms": 31.0, "start": 1733300000.123,
    "failures": [{"t": 0.731, "status": 503}]}
 
@@ -46,6 +55,7 @@ import http.client
 import ipaddress
 import json
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -69,7 +79,7 @@ def parse_args(argv):
     p = argparse.ArgumentParser(
         prog="load.py", description="HTTP load against a loopback URL")
     p.add_argument("--url", required=True,
-                   help="http://HOST[:PORT], HOST on loopback")
+                   help="http[s]://HOST[:PORT], HOST on loopback")
     p.add_argument("--path", default="/health", help="path to GET")
     p.add_argument("--threads", type=int, default=4)
     p.add_argument("--requests", type=int, default=100000,
@@ -82,20 +92,43 @@ def parse_args(argv):
                    help="created once every thread has started")
     p.add_argument("--show", type=int, default=5,
                    help="failures listed in the summary")
+    p.add_argument("--header", action="append", default=[],
+                   help="'Name: value', sent with every request")
+    p.add_argument("--retry-closed", action="store_true",
+                   help="send a request again, once, when its kept "
+                   "connection was closed before any answer")
+    p.add_argument("--cacert",
+                   help="the CA an https:// URL's certificate is checked "
+                   "against")
     a = p.parse_args(argv)
 
     url = urllib.parse.urlsplit(a.url)
-    if (url.scheme != "http" or not url.hostname or url.path not in ("", "/")
-            or url.query or url.fragment):
-        p.error("--url must be http://HOST[:PORT], the path apart: %s" % a.url)
+    if (url.scheme not in ("http", "https") or not url.hostname
+            or url.path not in ("", "/") or url.query or url.fragment):
+        p.error("--url must be http[s]://HOST[:PORT], the path apart: %s"
+                % a.url)
     if not loopback_host(url.hostname):
         p.error("--url must name a loopback host (localhost, 127.0.0.0/8, "
                 "::1): %s" % url.hostname)
     try:
-        a.port = url.port or 80
+        a.port = url.port or (443 if url.scheme == "https" else 80)
     except ValueError:
         p.error("--url has a bad port: %s" % a.url)
     a.host = url.hostname
+    a.tls = None
+    if url.scheme == "https":
+        try:
+            a.tls = ssl.create_default_context(cafile=a.cacert)
+        except (OSError, ssl.SSLError) as e:
+            p.error("--cacert: %s" % e)
+    elif a.cacert:
+        p.error("--cacert needs an https:// URL")
+    a.headers = {"Connection": "keep-alive"}
+    for h in a.header:
+        name, sep, value = h.partition(":")
+        if not sep or not name.strip() or name != name.strip():
+            p.error("--header must be 'Name: value': %s" % h)
+        a.headers[name] = value.strip()
     if not a.path.startswith("/"):
         p.error("--path must start with /: %s" % a.path)
     if a.threads < 1 or a.threads > 256:
@@ -123,6 +156,7 @@ class Run:
         self.ok = 0
         self.failed = 0
         self.conn_errors = 0
+        self.retried = 0
         self.status = {}
         self.failures = []
         self.min_ms = None
@@ -155,6 +189,10 @@ class Run:
         if done:
             self.end("requests")
         return not done
+
+    def count_retry(self):
+        with self.lock:
+            self.retried += 1
 
     def record(self, began, status=None, error=None):
         now = time.monotonic()
@@ -189,6 +227,7 @@ class Run:
                 "failed": self.failed,
                 "status": self.status,
                 "conn_errors": self.conn_errors,
+                "retried": self.retried,
                 "stopped_by": self.stopped_by,
                 "elapsed_s": round(time.monotonic() - self.start, 3),
                 "min_ms": None if self.min_ms is None
@@ -200,14 +239,29 @@ class Run:
             }
 
 
-def one_request(conn, path):
+class Unanswered(Exception):
+    """The connection closed before any byte of the answer came."""
+
+
+def one_request(conn, path, headers):
     """Sends one GET and reads the whole answer.  Returns the status."""
-    conn.request("GET", path, headers={"Connection": "keep-alive"})
-    resp = conn.getresponse()
+    try:
+        conn.request("GET", path, headers=headers)
+        resp = conn.getresponse()
+    except (http.client.RemoteDisconnected, ConnectionResetError,
+            BrokenPipeError) as e:
+        raise Unanswered("%s: %s" % (type(e).__name__, e)) from e
     # read() raises IncompleteRead when the body is shorter than its
     # Content-Length: a truncated answer is a failure, not a success.
     resp.read()
     return resp.status
+
+
+def connect(a):
+    if a.tls is not None:
+        return http.client.HTTPSConnection(a.host, a.port, timeout=a.timeout,
+                                           context=a.tls)
+    return http.client.HTTPConnection(a.host, a.port, timeout=a.timeout)
 
 
 def worker(run, barrier):
@@ -218,18 +272,31 @@ def worker(run, barrier):
     except threading.BrokenBarrierError:
         return
     while run.claim():
-        if conn is None:
-            conn = http.client.HTTPConnection(a.host, a.port,
-                                              timeout=a.timeout)
         began = time.monotonic()
-        try:
-            status = one_request(conn, a.path)
-        except (OSError, http.client.HTTPException) as e:
-            run.record(began, error="%s: %s" % (type(e).__name__, e))
-            conn.close()
-            conn = None
-            continue
-        run.record(began, status=status)
+        retried = False
+        while True:
+            reused = conn is not None
+            if conn is None:
+                conn = connect(a)
+            try:
+                status = one_request(conn, a.path, a.headers)
+            except Unanswered as e:
+                conn.close()
+                conn = None
+                # RFC 9112, section 9.3.1: a GET on a kept connection
+                # the server closed without answering may be sent again.
+                if a.retry_closed and reused and not retried:
+                    retried = True
+                    run.count_retry()
+                    continue
+                run.record(began, error=str(e))
+            except (OSError, http.client.HTTPException) as e:
+                run.record(began, error="%s: %s" % (type(e).__name__, e))
+                conn.close()
+                conn = None
+            else:
+                run.record(began, status=status)
+            break
     if conn is not None:
         conn.close()
 
