@@ -266,7 +266,7 @@ fcgi_worker_run(int listen_fd, struct app *app, long max_requests,
 	FCGX_Request	 fr;
 	struct arena	*arena = NULL;
 	struct response	 resp;
-	struct pollfd	 pfd;
+	struct pollfd	 pfd[2];	/* the listener, a kept connection */
 	sigset_t	 waitmask;
 	struct served	 done;
 	struct sentry	*sentry = NULL;
@@ -303,10 +303,18 @@ fcgi_worker_run(int listen_fd, struct app *app, long max_requests,
 		goto out_free;
 	}
 
-	pfd.fd = listen_fd;
-	pfd.events = POLLIN;
+	pfd[0].fd = listen_fd;
+	pfd[0].events = pfd[1].events = POLLIN;
 	while (!stopping && (max_requests == 0 || served < max_requests)) {
-		if (ppoll(&pfd, 1, NULL, &waitmask) == -1) {
+		/*
+		 * A connection nginx asked to keep (FCGI_KEEP_CONN, FastCGI
+		 * 1.0, section 5.1) may bring this worker's next request, and
+		 * libfcgi reads from it alone until it closes: wait on it as
+		 * well as on the listener.
+		 */
+		pfd[0].revents = pfd[1].revents = 0;
+		pfd[1].fd = fr.ipcFd;
+		if (ppoll(pfd, fr.ipcFd >= 0 ? 2 : 1, NULL, &waitmask) == -1) {
 			if (errno == EINTR)
 				continue;
 			log_event(LOG_ERROR, "worker_poll_failed", "error",
@@ -322,6 +330,17 @@ fcgi_worker_run(int listen_fd, struct app *app, long max_requests,
 			stopping = 1;
 			break;
 		}
+
+		/*
+		 * A new connection waits while the kept one is idle: another
+		 * of nginx's processes needs a worker.  The kept connection is
+		 * closed, so that idle kept connections can never hold every
+		 * worker; nginx sends a request again that met a kept
+		 * connection closed.
+		 */
+		if (fr.ipcFd >= 0 && pfd[1].revents == 0 &&
+		    (pfd[0].revents & POLLIN))
+			FCGX_Free(&fr, 1);
 		if (FCGX_Accept_r(&fr) < 0)
 			continue;
 		serve(&fr, app, arena, &resp, &done);

@@ -578,6 +578,30 @@ cleanup() {
 	rm -rf "$TMP"
 }
 
+# Pool connections a worker holds open: kept connections once the
+# requests are over.
+kept_connections() {
+	ss -xn state established 2>/dev/null | grep -c -- "$POOL_SOCK"
+}
+
+case_keepalive() {
+	local name="nginx keeps its connections to the pool between requests"
+	local i code n
+
+	for ((i = 0; i < 20; i++)); do
+		code=$(https "$HTTPS_URL/health")
+		[[ "$code" == 200 ]] || { fail "$name" "status $code"; return; }
+	done
+	sleep 0.3
+	n=$(kept_connections)
+	if ((n < 1)); then
+		fail "$name" "no connection to the pool is kept"
+	else
+		note "$n connections kept"
+		pass "$name"
+	fi
+}
+
 # The systemd units as make install writes them, with the programs of
 # this build: systemd-analyze verify must find nothing to say.
 case_units_verify() {
@@ -623,6 +647,7 @@ main() {
 
 	case_tls
 	case_health_headers
+	case_keepalive
 	case_redirect
 	case_not_served
 	case_body_limits
