@@ -19,32 +19,16 @@
 #include "domain/text.h"
 #include "http/app.h"
 #include "http/controllers.h"
+#include "http/fields.h"
 #include "http/metrics.h"
 #include "http/request.h"
 #include "http/response.h"
 #include "infra/log.h"
 #include "usecase/runs.h"
 
-#define MAX_DETAILS	8
 #define PAGE_MAX	1000000
 #define LIST_LIMIT_MAX	100
 #define LIST_LIMIT_DEF	20
-
-/* The problems found in a body, for a validation_failed answer. */
-struct problems {
-	struct resp_detail	 d[MAX_DETAILS];
-	size_t			 n;
-};
-
-static void
-problem(struct problems *p, const char *field, const char *message)
-{
-	if (p->n < MAX_DETAILS) {
-		p->d[p->n].field = field;
-		p->d[p->n].message = message;
-		p->n++;
-	}
-}
 
 /* Answers a use case's error with a sentence a person can act on. */
 static void
@@ -106,78 +90,19 @@ static const char *const create_fields[] = {
 	"repo", "target", "instruction", "requested_by", NULL
 };
 
-static int
-known(const char *const *names, const char *key)
-{
-	for (; *names != NULL; names++)
-		if (strcmp(*names, key) == 0)
-			return 1;
-	return 0;
-}
-
-/* Reports every member of o not in names, as prefix + name. */
-static void
-unknown_members(struct arena *arena, const struct json *o,
-    const char *const *names, const char *prefix, struct problems *p)
-{
-	const struct json	*m;
-	const char		*field;
-
-	for (m = o->child; m != NULL; m = m->next) {
-		if (known(names, m->key))
-			continue;
-		field = arena_printf(arena, "%s%s", prefix, m->key);
-		problem(p, field != NULL ? field : "?", "is not a known field");
-	}
-}
-
-static void
-check_target(struct arena *arena, const struct json *t, struct run_new *rn,
-    struct problems *p)
-{
-	static const char *const fields[] = { "type", "number", NULL };
-	const struct json	*type, *num;
-	int64_t			 n;
-
-	if (t == NULL) {
-		problem(p, "target", "is required");
-		return;
-	}
-	if (t->type != JSON_OBJECT) {
-		problem(p, "target", "must be an object with type and number");
-		return;
-	}
-	unknown_members(arena, t, fields, "target.", p);
-	type = json_get(t, "type");
-	if (type == NULL)
-		problem(p, "target.type", "is required");
-	else if (type->type != JSON_STRING ||
-	    target_type_parse(type->str, &rn->target_type) == -1)
-		problem(p, "target.type", "must be \"issue\" or "
-		    "\"pull_request\"");
-	num = json_get(t, "number");
-	if (num == NULL)
-		problem(p, "target.number", "is required");
-	else if (json_int(num, 1, TARGET_NUMBER_MAX, &n) == -1)
-		problem(p, "target.number", "must be an integer from 1 to "
-		    "2147483647");
-	else
-		rn->target_number = (int32_t)n;
-}
-
 static void
 check_instruction(struct arena *arena, const struct json *j,
-    struct run_new *rn, struct problems *p)
+    struct run_new *rn, struct fields *p)
 {
 	const char	*start;
 	size_t		 len;
 
 	if (j == NULL) {
-		problem(p, "instruction", "is required");
+		fields_problem(p, "instruction", "is required");
 		return;
 	}
 	if (j->type != JSON_STRING) {
-		problem(p, "instruction", "must be a string");
+		fields_problem(p, "instruction", "must be a string");
 		return;
 	}
 	switch (instruction_trim(j->str, j->len, &start, &len)) {
@@ -185,11 +110,11 @@ check_instruction(struct arena *arena, const struct json *j,
 		rn->instruction = arena_strndup(arena, start, len);
 		break;
 	case GT_ERR_TOO_LARGE:
-		problem(p, "instruction", "must be at most 4000 characters "
+		fields_problem(p, "instruction", "must be at most 4000 characters "
 		    "after trimming white space");
 		break;
 	default:
-		problem(p, "instruction", "must not be empty after trimming "
+		fields_problem(p, "instruction", "must not be empty after trimming "
 		    "white space");
 		break;
 	}
@@ -229,51 +154,34 @@ static int
 read_create(struct request *req, struct response *resp, struct run_new *rn)
 {
 	const struct json	*root, *j;
-	struct problems		 p;
-	enum json_error		 je;
+	struct fields		 p;
 	const char		*key;
 
 	memset(rn, 0, sizeof(*rn));
 	memset(&p, 0, sizeof(p));
-	root = json_parse(req->arena, req->body, req->body_len, &je);
-	if (root == NULL || root->type != JSON_OBJECT) {
-		resp_error(resp, 400, "invalid_json", je == JSON_ERR_DUPLICATE ?
-		    "The body repeats a field name; send each field once." :
-		    "The body must be a JSON object in UTF-8, without NUL "
-		    "characters, nested at most 32 deep.");
+	if ((root = fields_body(req, resp)) == NULL)
 		return -1;
-	}
-	unknown_members(req->arena, root, create_fields, "", &p);
-
-	j = json_get(root, "repo");
-	if (j == NULL)
-		problem(&p, "repo", "is required");
-	else if (j->type != JSON_STRING || !repo_name_valid(j->str))
-		problem(&p, "repo", "must be a GitHub repository such as "
-		    "octo/widgets");
-	else
-		rn->repo = j->str;
-	check_target(req->arena, json_get(root, "target"), rn, &p);
+	fields_unknown(&p, req->arena, root, create_fields, "");
+	rn->repo = fields_repo(&p, root);
+	(void)fields_target(&p, req->arena, root, &rn->target_type,
+	    &rn->target_number);
 	check_instruction(req->arena, json_get(root, "instruction"), rn, &p);
 	j = json_get(root, "requested_by");
 	if (j != NULL && j->type != JSON_NULL) {
 		if (j->type != JSON_STRING || !login_valid(j->str))
-			problem(&p, "requested_by", "must be a GitHub login: "
-			    "1 to 39 letters, digits or '-'");
+			fields_problem(&p, "requested_by", "must be a GitHub "
+			    "login: 1 to 39 letters, digits or '-'");
 		else
 			rn->requested_by = j->str;
 	}
 
 	key = req_env(req, "HTTP_IDEMPOTENCY_KEY");
 	if (key != NULL && !idempotency_key_valid(key))
-		problem(&p, "Idempotency-Key", "must be 1 to 255 printable "
-		    "ASCII characters");
+		fields_problem(&p, "Idempotency-Key", "must be 1 to 255 "
+		    "printable ASCII characters");
 
-	if (p.n > 0) {
-		resp_validation(resp, "The request has invalid fields; see "
-		    "details.", p.d, p.n);
+	if (fields_answer(&p, resp) == -1)
 		return -1;
-	}
 	rn->source = SOURCE_API;
 	rn->requester = rn->requested_by != NULL ? rn->requested_by :
 	    req->role == ROLE_ADMIN ? "role:admin" : "role:operator";
