@@ -144,7 +144,8 @@ enum gt_err	 github_repo_request(struct github *,
  * GITHUB_TOKEN_MARGIN_S before its expires_at.  A token granted for less
  * than that is returned but not cached.  res may be NULL; its status is
  * 0 when the cache answered.  Returns as above (GT_ERR_TOO_LARGE also
- * when out is too small); out holds "" on failure.  The caller wipes out when done: it is a credential.
+ * when out is too small); out holds "" on failure.  The caller wipes out
+ * when done: it is a credential.
  */
 enum gt_err	 github_installation_token(struct github *,
 		    int64_t installation_id, char *out, size_t outlen,
