@@ -856,8 +856,8 @@ digits(const char *s, int n)
  * GitHub writes expires_at, with an optional fraction (dropped) and
  * either Z or a numeric offset.  Returns 0 with epoch ms in *ms, or -1.
  */
-static int
-parse_rfc3339(const char *s, int64_t *ms)
+int
+github_parse_time(const char *s, int64_t *ms)
 {
 	struct tm	 tm;
 	const char	*p;
@@ -930,7 +930,7 @@ read_token(struct github *gh, char *out, size_t outlen, int64_t *expires_ms)
 			err = GT_ERR_TOO_LARGE;
 	}
 	if ((expires = json_str(o, "expires_at", 64)) == NULL ||
-	    parse_rfc3339(expires, expires_ms) == -1)
+	    github_parse_time(expires, expires_ms) == -1)
 		*expires_ms = 0;
 	json_object_put(o);
 	return err;

@@ -205,6 +205,14 @@ enum gt_err	 github_hook_deliveries(struct github *, int per_page,
 enum gt_err	 github_redeliver(struct github *, int64_t delivery_id,
 		    struct github_result *res);
 
+/*
+ * Parses a time as GitHub writes them (RFC 3339, section 5.6:
+ * "2025-03-03T10:14:10Z", with an optional fraction, which is dropped,
+ * and Z or a numeric offset).  Returns 0 with milliseconds since the
+ * epoch in *ms, or -1.
+ */
+int		 github_parse_time(const char *s, int64_t *ms);
+
 /* A short lowercase name of the outcome, for log lines; never NULL. */
 const char	*github_outcome_name(enum github_outcome);
 

@@ -5,7 +5,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "domain/arena.h"
 #include "domain/json.h"
@@ -80,25 +79,6 @@ github_outbox_port(struct github *gh, struct github_port *port)
 	port->comment = outbox_comment;
 }
 
-/* GitHub's "2025-03-03T10:47:02Z" in seconds; -1 when it is not so. */
-static int64_t
-github_time(const char *s)
-{
-	struct tm	 tm;
-	const char	*end;
-
-	memset(&tm, 0, sizeof(tm));
-	if (s == NULL || (end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) ==
-	    NULL)
-		return -1;
-	if (*end == '.')
-		for (end++; *end >= '0' && *end <= '9'; end++)
-			;
-	if (strcmp(end, "Z") != 0)
-		return -1;
-	return (int64_t)timegm(&tm);
-}
-
 /*
  * Appends the page's deliveries to d (room for max, *n used); returns the
  * oldest delivery time on the page, or -1 when the page does not read.
@@ -107,7 +87,7 @@ static int64_t
 read_page(struct arena *a, const char *body, size_t len,
     struct hook_delivery *d, size_t max, size_t *n)
 {
-	const struct json	*root, *j, *guid;
+	const struct json	*root, *j, *guid, *when;
 	enum json_error		 je;
 	int64_t			 oldest = INT64_MAX, code, t;
 
@@ -116,13 +96,14 @@ read_page(struct arena *a, const char *body, size_t len,
 		return -1;
 	for (j = root->child; j != NULL && *n < max; j = j->next) {
 		guid = json_get(j, "guid");
-		t = github_time(json_get(j, "delivered_at") != NULL ?
-		    json_get(j, "delivered_at")->str : NULL);
+		when = json_get(j, "delivered_at");
 		if (json_int(json_get(j, "id"), 1, INT64_MAX, &d[*n].id) ==
 		    -1 || guid == NULL || guid->type != JSON_STRING ||
-		    t == -1 || json_int(json_get(j, "status_code"), 0, 999,
-		    &code) == -1)
+		    when == NULL || when->type != JSON_STRING ||
+		    github_parse_time(when->str, &t) == -1 ||
+		    json_int(json_get(j, "status_code"), 0, 999, &code) == -1)
 			continue;	/* not one we can judge: left alone */
+		t /= 1000;
 		d[*n].guid = guid->str;
 		d[*n].delivered_s = t;
 		d[*n].status_code = (int)code;
