@@ -16,13 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <libpq-fe.h>
 
 #include "domain/arena.h"
 #include "domain/buf.h"
 #include "domain/run.h"
+#include "infra/clock.h"
 #include "infra/log.h"
 #include "infra/pg.h"
 #include "infra/pg_rows.h"
@@ -159,15 +159,6 @@ static const char reap_sql[] =
     "WHERE (SELECT count(*) FROM metrics) + "
     "    (SELECT count(*) FROM outcome) >= 0 "
     "ORDER BY created_at, id";
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static PGresult *
 exec(struct run_queue_pg *q, const char *sql, int n,
@@ -491,7 +482,7 @@ listen_lost(struct run_queue_pg *q)
 {
 	pgconn_reset(q->lc);
 	q->listening = NULL;
-	q->listen_at = mono_ms() + LISTEN_RETRY_MS;
+	q->listen_at = clock_mono_ms() + LISTEN_RETRY_MS;
 }
 
 /*
@@ -572,7 +563,7 @@ queue_drain(void *ctx)
 	int			 n = 0;
 
 	if (q->listening == NULL) {
-		if (mono_ms() < q->listen_at)
+		if (clock_mono_ms() < q->listen_at)
 			return 0;
 		listen_open(q);
 		return q->listening != NULL;	/* news may have been missed */
