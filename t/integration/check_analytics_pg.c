@@ -33,18 +33,12 @@
 #include "infra/migrate.h"
 #include "infra/pg.h"
 #include "infra/pg_store.h"
+#include "integration/scratch.h"
 #include "usecase/analytics.h"
 
 #define TIMEOUT_MS	5000
 
-static const char	*db_url;
-static char		 sql_dir[4096];
-static long		 runner_pid;
-
-/* The running test's scratch database, its conninfo, and the store. */
-static char		 test_db[64];
-static char		*test_url;
-static PGconn		*side;
+/* The store over the running test's scratch database (scratch.h). */
 static struct pgconn	*pc;
 static struct pg_store	*sp;
 static struct analytics_store store;
@@ -59,120 +53,13 @@ fixed_now(void)
 	return clock_ms;
 }
 
-/* A conninfo of db_url's server for the database name, quoted. */
-static char *
-url_for(const char *name)
-{
-	PQconninfoOption	*opts, *o;
-	const char		*v;
-	char			*text = NULL, *err = NULL;
-	size_t			 len;
-	FILE			*f;
-
-	opts = PQconninfoParse(db_url, &err);
-	ck_assert_msg(opts != NULL, "GT_DATABASE_URL: %s", err);
-	ck_assert_ptr_nonnull(f = open_memstream(&text, &len));
-	for (o = opts; o->keyword != NULL; o++) {
-		if (o->val == NULL || strcmp(o->keyword, "dbname") == 0)
-			continue;
-		fprintf(f, "%s='", o->keyword);
-		for (v = o->val; *v != '\0'; v++)
-			fprintf(f, "%s%c", *v == '\'' || *v == '\\' ? "\\" :
-			    "", *v);
-		fputs("' ", f);
-	}
-	fprintf(f, "dbname='%s'", name);
-	ck_assert_int_eq(fclose(f), 0);
-	PQconninfoFree(opts);
-	return text;
-}
-
-static PGconn *
-connect_to(const char *conninfo)
-{
-	PGconn	*c = PQconnectdb(conninfo);
-
-	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "cannot connect: %s",
-	    PQerrorMessage(c));
-	return c;
-}
-
-/* Runs sql with parameters on c; it must succeed. */
-static void
-must_p(PGconn *c, const char *sql, int n, const char *const *params)
-{
-	PGresult	*res = PQexecParams(c, sql, n, NULL, params, NULL,
-	    NULL, 0);
-
-	ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK ||
-	    PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql,
-	    PQresultErrorMessage(res));
-	PQclear(res);
-}
-
-static void
-server_exec(const char *sql)
-{
-	PGconn	*c = connect_to(db_url);
-
-	must_p(c, sql, 0, NULL);
-	PQfinish(c);
-}
-
-/* Drops every scratch database this run made; fine when there is none. */
-static void
-drop_scratch_dbs(void)
-{
-	PGconn		*c = connect_to(db_url);
-	PGresult	*res;
-	char		 sql[160];
-	int		 i;
-
-	snprintf(sql, sizeof(sql), "SELECT datname FROM pg_database WHERE "
-	    "datname LIKE 'gt\\_analytics\\_test\\_%ld\\_%%'", runner_pid);
-	res = PQexec(c, sql);
-	ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
-	for (i = 0; i < PQntuples(res); i++) {
-		snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)",
-		    PQgetvalue(res, i, 0));
-		must_p(c, sql, 0, NULL);
-	}
-	PQclear(res);
-	PQfinish(c);
-}
-
-/* A worker's connection handle on conninfo. */
-static struct pgconn *
-handle(const char *conninfo)
-{
-	struct config	 cfg;
-	struct pgconn	*h;
-
-	memset(&cfg, 0, sizeof(cfg));
-	ck_assert_ptr_nonnull(cfg.database_url = strdup(conninfo));
-	cfg.db_connect_timeout_ms = TIMEOUT_MS;
-	cfg.statement_timeout_ms = 2 * TIMEOUT_MS;
-	ck_assert_ptr_nonnull(h = pgconn_new(&cfg));
-	free(cfg.database_url);
-	return h;
-}
-
 /* Checked fixture: a migrated scratch database and a store over it. */
 static void
 store_setup(void)
 {
-	char	 sql[128], err[512];
+	scratch_create();
 
-	snprintf(test_db, sizeof(test_db), "gt_analytics_test_%ld_%ld",
-	    runner_pid, (long)getpid());
-	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", test_db);
-	server_exec(sql);
-	test_url = url_for(test_db);
-	side = connect_to(test_url);
-	ck_assert_msg(migrate_apply(side, sql_dir, NULL, err,
-	    sizeof(err)) == 0, "%s", err);
-
-	pc = handle(test_url);
+	pc = scratch_handle(scratch.url, TIMEOUT_MS);
 	ck_assert_ptr_nonnull(sp = pg_store_new(pc, TIMEOUT_MS));
 	analytics_pg_port(sp, &store);
 	ck_assert_ptr_nonnull(arena = arena_new());
@@ -181,15 +68,10 @@ store_setup(void)
 static void
 store_teardown(void)
 {
-	char	 sql[128];
-
 	arena_free(arena);
 	pg_store_free(sp);
 	pgconn_free(pc);
-	PQfinish(side);
-	free(test_url);
-	snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", test_db);
-	server_exec(sql);
+	scratch_drop();
 }
 
 /* ------------------------------------------------------------------ */
@@ -218,7 +100,7 @@ add_run(const char *repo, const char *status, const char *source,
 	const char *const	 params[] = { repo, status, source, created,
 	    wait, dur };
 
-	must_p(side,
+	PQclear(scratch_must_p(scratch.side,
 	    "WITH t AS (SELECT $4::timestamptz AS created, "
 	    "    $4::timestamptz + $5::numeric * interval '1 second' "
 	    "        AS started) "
@@ -236,7 +118,7 @@ add_run(const char *repo, const char *status, const char *source,
 	    "        WHEN 'cancelled' THEN 'cancelled' END, "
 	    "    CASE WHEN $2::text IN ('failed', 'cancelled') THEN "
 	    "        'it ended' END "
-	    "FROM t", 6, params);
+	    "FROM t", 6, params));
 }
 
 /* Adds n succeeded runs of repo created at created. */
@@ -473,8 +355,8 @@ START_TEST(test_days_are_utc_whatever_the_server_time_zone)
 
 	/* Set before the store's first connection, which is lazy. */
 	snprintf(sql, sizeof(sql), "ALTER DATABASE %s SET TimeZone = "
-	    "'Pacific/Kiritimati'", test_db);
-	must_p(side, sql, 0, NULL);
+	    "'Pacific/Kiritimati'", scratch.name);
+	scratch_must(scratch.side, sql);
 	add_runs("octo/widgets", 1, "2026-01-10T23:30:00.000Z");
 	add_runs("octo/widgets", 1, "2026-01-11T00:30:00.000Z");
 	figures_ok("2026-01-10T00:00:00.000Z", "2026-01-12T00:00:00.000Z",
@@ -507,7 +389,7 @@ START_TEST(test_unreachable_server_is_unavailable)
 	snprintf(url, sizeof(url), "host=127.0.0.1 port=%d dbname=x user=x",
 	    ntohs(sin.sin_port));
 
-	down = handle(url);
+	down = scratch_handle(url, TIMEOUT_MS);
 	ck_assert_ptr_nonnull(dsp = pg_store_new(down, TIMEOUT_MS));
 	analytics_pg_port(dsp, &ds);
 	ck_assert_int_eq(ds.figures(ds.ctx, arena, 0, 1, 10, &f),
@@ -521,8 +403,8 @@ START_TEST(test_a_statement_error_is_internal)
 {
 	struct analytics_figures	 f;
 
-	must_p(side, "ALTER TABLE runs RENAME COLUMN source TO origin", 0,
-	    NULL);
+	scratch_must(scratch.side,
+	    "ALTER TABLE runs RENAME COLUMN source TO origin");
 	ck_assert_int_eq(store.figures(store.ctx, arena, 0, 1, 10, &f),
 	    GT_ERR_INTERNAL);
 }
@@ -597,7 +479,7 @@ analytics_pg_suite(void)
 	tc = tcase_create("store");
 	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, store_setup, store_teardown);
-	tcase_add_unchecked_fixture(tc, NULL, drop_scratch_dbs);
+	tcase_add_unchecked_fixture(tc, NULL, scratch_drop_all);
 	tcase_add_test(tc, test_every_figure_of_a_fixed_set);
 	tcase_add_test(tc, test_an_empty_window_has_zeros_and_no_statistics);
 	tcase_add_test(tc, test_runs_that_never_started_have_no_statistics);
@@ -613,7 +495,7 @@ analytics_pg_suite(void)
 	tc = tcase_create("use case");
 	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, store_setup, store_teardown);
-	tcase_add_unchecked_fixture(tc, NULL, drop_scratch_dbs);
+	tcase_add_unchecked_fixture(tc, NULL, scratch_drop_all);
 	tcase_add_test(tc, test_one_day_is_today_alone);
 	tcase_add_test(tc, test_a_year_reaches_midnight_of_its_first_day);
 	suite_add_tcase(s, tc);
@@ -623,29 +505,11 @@ analytics_pg_suite(void)
 int
 main(void)
 {
-	SRunner		*sr;
-	const char	*srcdir;
-	int		 n, failed;
+	SRunner	*sr;
+	int	 failed;
 
-	db_url = getenv("GT_DATABASE_URL");
-	srcdir = getenv("GT_SRCDIR");
-	if (db_url == NULL || *db_url == '\0') {
-		fprintf(stderr, "check_analytics_pg: GT_DATABASE_URL is not "
-		    "set: it must be the conninfo of a PostgreSQL server to "
-		    "test against\n");
+	if (scratch_init("check_analytics_pg", "gt_analytics_test") == -1)
 		return EXIT_FAILURE;
-	}
-	if (srcdir == NULL || *srcdir == '\0') {
-		fprintf(stderr, "check_analytics_pg: GT_SRCDIR is not set: it "
-		    "must be the source tree, holding sql/\n");
-		return EXIT_FAILURE;
-	}
-	n = snprintf(sql_dir, sizeof(sql_dir), "%s/sql", srcdir);
-	if (n < 0 || (size_t)n >= sizeof(sql_dir)) {
-		fprintf(stderr, "check_analytics_pg: GT_SRCDIR is too long\n");
-		return EXIT_FAILURE;
-	}
-	runner_pid = (long)getpid();
 
 	sr = srunner_create(analytics_pg_suite());
 	srunner_run_all(sr, CK_NORMAL);

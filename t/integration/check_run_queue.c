@@ -36,6 +36,7 @@
 #include "infra/pg_store.h"
 #include "infra/run_queue_pg.h"
 #include "infra/run_store_pg.h"
+#include "integration/scratch.h"
 #include "usecase/ports.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
@@ -68,14 +69,7 @@
 	"FROM pg_stat_activity WHERE datname = current_database() AND " \
 	"query LIKE 'LISTEN %'"
 
-static const char	*db_url;
-static char		 sql_dir[4096];
-static long		 runner_pid;
-
-/* The running test's scratch database, its conninfo, and the queue. */
-static char		 test_db[64];
-static char		*test_url;
-static PGconn		*side;
+/* The queue over the running test's scratch database (scratch.h). */
 static struct config	 cfg;		/* the queue's: must outlive it */
 static struct pgconn	*pc;
 static struct run_queue_pg *qp;
@@ -93,96 +87,6 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* A conninfo of db_url's server for the database name, quoted. */
-static char *
-url_for(const char *name)
-{
-	PQconninfoOption	*opts, *o;
-	const char		*v;
-	char			*text = NULL, *err = NULL;
-	size_t			 len;
-	FILE			*f;
-
-	opts = PQconninfoParse(db_url, &err);
-	ck_assert_msg(opts != NULL, "GT_DATABASE_URL: %s", err);
-	ck_assert_ptr_nonnull(f = open_memstream(&text, &len));
-	for (o = opts; o->keyword != NULL; o++) {
-		if (o->val == NULL || strcmp(o->keyword, "dbname") == 0)
-			continue;
-		fprintf(f, "%s='", o->keyword);
-		for (v = o->val; *v != '\0'; v++) {
-			if (*v == '\'' || *v == '\\')
-				fputc('\\', f);
-			fputc(*v, f);
-		}
-		fputs("' ", f);
-	}
-	fprintf(f, "dbname='%s'", name);
-	ck_assert_int_eq(fclose(f), 0);
-	PQconninfoFree(opts);
-	return text;
-}
-
-static PGconn *
-connect_to(const char *conninfo)
-{
-	PGconn	*c = PQconnectdb(conninfo);
-
-	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "cannot connect: %s",
-	    PQerrorMessage(c));
-	return c;
-}
-
-/* Runs sql with parameters on c; it must succeed.  Returns the result. */
-static PGresult *
-must_p(PGconn *c, const char *sql, int n, const char *const *params)
-{
-	PGresult	*res = PQexecParams(c, sql, n, NULL, params, NULL,
-	    NULL, 0);
-
-	ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK ||
-	    PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql,
-	    PQresultErrorMessage(res));
-	return res;
-}
-
-static void
-must(PGconn *c, const char *sql)
-{
-	PQclear(must_p(c, sql, 0, NULL));
-}
-
-/* The one value a query on the side connection answers, copied. */
-static char *
-value_p(const char *sql, int n, const char *const *params)
-{
-	PGresult	*res = must_p(side, sql, n, params);
-	char		*v;
-
-	ck_assert_int_eq(PQntuples(res), 1);
-	v = strdup(PQgetisnull(res, 0, 0) ? "(null)" : PQgetvalue(res, 0, 0));
-	ck_assert_ptr_nonnull(v);
-	PQclear(res);
-	return v;
-}
-
-static void
-value_is_p(const char *sql, int n, const char *const *params,
-    const char *want)
-{
-	char	*v = value_p(sql, n, params);
-
-	ck_assert_msg(strcmp(v, want) == 0, "%s: got %s, want %s", sql, v,
-	    want);
-	free(v);
-}
-
-static void
-value_is(const char *sql, const char *want)
-{
-	value_is_p(sql, 0, NULL, want);
-}
-
 /* Asserts what expr says of the run id, read behind the queue's back. */
 static void
 run_is(const char *id, const char *expr, const char *want)
@@ -193,38 +97,7 @@ run_is(const char *id, const char *expr, const char *want)
 	n = snprintf(sql, sizeof(sql), "SELECT %s FROM runs WHERE id = $1",
 	    expr);
 	ck_assert(n > 0 && (size_t)n < sizeof(sql));
-	value_is_p(sql, 1, (const char *const[]){ id }, want);
-}
-
-static void
-server_exec(const char *sql)
-{
-	PGconn	*c = connect_to(db_url);
-
-	must(c, sql);
-	PQfinish(c);
-}
-
-/* Drops every scratch database this run made; fine when there is none. */
-static void
-drop_scratch_dbs(void)
-{
-	PGconn		*c = connect_to(db_url);
-	PGresult	*res;
-	char		 sql[160];
-	int		 i;
-
-	snprintf(sql, sizeof(sql), "SELECT datname FROM pg_database WHERE "
-	    "datname LIKE 'gt\\_queue\\_test\\_%ld\\_%%'", runner_pid);
-	res = PQexec(c, sql);
-	ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
-	for (i = 0; i < PQntuples(res); i++) {
-		snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)",
-		    PQgetvalue(res, i, 0));
-		must(c, sql);
-	}
-	PQclear(res);
-	PQfinish(c);
+	scratch_value_is_p(sql, 1, (const char *const[]){ id }, want);
 }
 
 /*
@@ -235,19 +108,10 @@ drop_scratch_dbs(void)
 static void
 queue_setup(void)
 {
-	char	 sql[128], err[512];
-
-	snprintf(test_db, sizeof(test_db), "gt_queue_test_%ld_%ld",
-	    runner_pid, (long)getpid());
-	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", test_db);
-	server_exec(sql);
-	test_url = url_for(test_db);
-	side = connect_to(test_url);
-	ck_assert_msg(migrate_apply(side, sql_dir, NULL, err,
-	    sizeof(err)) == 0, "%s", err);
+	scratch_create();
 
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.database_url = test_url;
+	cfg.database_url = scratch.url;
 	cfg.db_connect_timeout_ms = TIMEOUT_MS;
 	cfg.statement_timeout_ms = 2 * TIMEOUT_MS;
 	ck_assert_ptr_nonnull(pc = pgconn_new(&cfg));
@@ -261,16 +125,11 @@ queue_setup(void)
 static void
 queue_teardown(void)
 {
-	char	 sql[128];
-
 	arena_free(arena);
 	pg_store_free(sp);
 	run_queue_pg_free(qp);
 	pgconn_free(pc);
-	PQfinish(side);
-	free(test_url);
-	snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", test_db);
-	server_exec(sql);
+	scratch_drop();
 }
 
 /*
@@ -293,15 +152,14 @@ seed_run(const char *repo, const char *type, int number, int at,
 		    (long long)comment_id);
 		p[4] = comment;
 	}
-	return value_p("INSERT INTO runs (repo, target_type, target_number, "
-	    "instruction, source, requester, created_at, installation_id, "
-	    "comment_id, comment_kind) VALUES ($1, $2, $3::integer, "
-	    "'seeded', CASE WHEN $5::bigint IS NULL THEN 'api' "
+	return scratch_value_p("INSERT INTO runs (repo, target_type, "
+	    "target_number, instruction, source, requester, created_at, "
+	    "installation_id, comment_id, comment_kind) VALUES ($1, $2, "
+	    "$3::integer, 'seeded', CASE WHEN $5::bigint IS NULL THEN 'api' "
 	    "ELSE 'webhook' END, 'alice', " CREATED_BASE " + $4::integer * "
-	    "interval '1 second', CASE WHEN $5::bigint IS NULL THEN NULL "
-	    "ELSE " INSTALLATION " END, $5::bigint, CASE WHEN $5::bigint "
-	    "IS NULL THEN NULL ELSE '" COMMENT_KIND "' END) RETURNING id",
-	    5, p);
+	    "interval '1 second', CASE WHEN $5::bigint IS NULL THEN NULL ELSE "
+	    INSTALLATION " END, $5::bigint, CASE WHEN $5::bigint IS NULL THEN "
+	    "NULL ELSE '" COMMENT_KIND "' END) RETURNING id", 5, p);
 }
 
 /* Claims for dispatcher; the claim must take the run want. */
@@ -357,11 +215,10 @@ finishes(const char *id)
 static void
 fail_behind(const char *id)
 {
-	PQclear(must_p(side, "UPDATE runs SET status = 'failed', "
-	    "finished_at = greatest(now(), started_at), "
-	    "error_stage = 'interrupted', error_message = 'lost' "
-	    "WHERE id = $1 AND status = 'running'", 1,
-	    (const char *const[]){ id }));
+	PQclear(scratch_must_p(scratch.side, "UPDATE runs SET status = "
+	    "'failed', finished_at = greatest(now(), started_at), error_stage "
+	    "= 'interrupted', error_message = 'lost' WHERE id = $1 AND status "
+	    "= 'running'", 1, (const char *const[]){ id }));
 }
 
 /* Moves the run's heartbeat s seconds into the past. */
@@ -371,8 +228,8 @@ age_heartbeat(const char *id, int s)
 	char	 sec[16];
 
 	snprintf(sec, sizeof(sec), "%d", s);
-	PQclear(must_p(side, "UPDATE runs SET heartbeat_at = now() - "
-	    "$2::integer * interval '1 second' WHERE id = $1", 2,
+	PQclear(scratch_must_p(scratch.side, "UPDATE runs SET heartbeat_at = "
+	    "now() - $2::integer * interval '1 second' WHERE id = $1", 2,
 	    (const char *const[]){ id, sec }));
 }
 
@@ -455,7 +312,7 @@ END_TEST
 
 START_TEST(test_claim_passes_over_a_run_another_session_holds)
 {
-	PGconn	*holder = connect_to(test_url);
+	PGconn	*holder = scratch_connect(scratch.url);
 	char	*held, *next;
 	int64_t	 start;
 
@@ -463,15 +320,15 @@ START_TEST(test_claim_passes_over_a_run_another_session_holds)
 	next = seed_run("octo/widgets", "issue", 2, 20, 0);
 
 	/* Another dispatcher is in the middle of claiming the oldest. */
-	must(holder, "BEGIN");
-	PQclear(must_p(holder, "SELECT 1 FROM runs WHERE id = $1 FOR UPDATE",
-	    1, (const char *const[]){ held }));
+	scratch_must(holder, "BEGIN");
+	PQclear(scratch_must_p(holder, "SELECT 1 FROM runs WHERE id = $1 FOR "
+	    "UPDATE", 1, (const char *const[]){ held }));
 	start = now_ms();
 	claims("d-1", next);
 	ck_assert_int_lt(now_ms() - start, NOTIFY_MS);
 	run_is(held, "status", "queued");
 
-	must(holder, "ROLLBACK");
+	scratch_must(holder, "ROLLBACK");
 	claims("d-1", held);
 	PQfinish(holder);
 	free(held);
@@ -488,19 +345,19 @@ START_TEST(test_claim_waits_out_paused_repositories_and_targets)
 	other_type = seed_run("octo/other", "pull_request", 5, 30, 0);
 
 	/* Pauses are kept by repo_key: they match whatever the case. */
-	must(side, "INSERT INTO paused_repos (repo_key, repo) "
+	scratch_must(scratch.side, "INSERT INTO paused_repos (repo_key, repo) "
 	    "VALUES ('octo/repo', 'Octo/Repo')");
-	must(side, "INSERT INTO paused_run_targets (repo_key, target_type, "
-	    "target_number, repo) VALUES ('octo/other', 'issue', 5, "
-	    "'OCTO/other')");
+	scratch_must(scratch.side, "INSERT INTO paused_run_targets (repo_key, "
+	    "target_type, target_number, repo) VALUES ('octo/other', 'issue', "
+	    "5, 'OCTO/other')");
 	claims("d-1", other_type);
 	claims_nothing("d-1");
 
 	/* Resumed: the waiting runs are taken. */
-	must(side, "DELETE FROM paused_repos");
+	scratch_must(scratch.side, "DELETE FROM paused_repos");
 	claims("d-1", in_paused_repo);
 	claims_nothing("d-1");
-	must(side, "DELETE FROM paused_run_targets");
+	scratch_must(scratch.side, "DELETE FROM paused_run_targets");
 	claims("d-1", on_paused_target);
 	free(in_paused_repo);
 	free(on_paused_target);
@@ -590,7 +447,7 @@ racer(int go, int out, const char *id)
 	if ((dpc = pgconn_new(&cfg)) == NULL ||
 	    (dqp = run_queue_pg_new(dpc, &cfg, TIMEOUT_MS)) == NULL ||
 	    (a = arena_new()) == NULL || pgconn_ping(dpc, TIMEOUT_MS) == -1 ||
-	    PQstatus(look = PQconnectdb(test_url)) != CONNECTION_OK ||
+	    PQstatus(look = PQconnectdb(scratch.url)) != CONNECTION_OK ||
 	    read(go, &start, 1) != 1)
 		_exit(2);
 	run_queue_pg_port(dqp, &q);
@@ -660,15 +517,16 @@ START_TEST(test_concurrent_claims_take_each_run_once_one_per_target)
 	 * changes case from run to run and stays the same repository.
 	 */
 	snprintf(count, sizeof(count), "%d", RACE_RUNS);
-	PQclear(must_p(side, "INSERT INTO runs (repo, target_type, "
-	    "target_number, instruction, source, requester, created_at) "
-	    "SELECT CASE i % 2 WHEN 0 THEN 'octo/race' ELSE 'Octo/Race' END, "
-	    "'issue', (i - 1) / 5 % 8 + 1, 'race', 'api', 'x', "
-	    CREATED_BASE " + i * interval '1 second' "
-	    "FROM generate_series(1, $1::integer) AS i", 1,
+	PQclear(scratch_must_p(scratch.side, "INSERT INTO runs (repo, "
+	    "target_type, target_number, instruction, source, requester, "
+	    "created_at) SELECT CASE i % 2 WHEN 0 THEN 'octo/race' ELSE "
+	    "'Octo/Race' END, 'issue', (i - 1) / 5 % 8 + 1, 'race', 'api', "
+	    "'x', " CREATED_BASE " + i * interval '1 second' FROM "
+	    "generate_series(1, $1::integer) AS i", 1,
 	    (const char *const[]){ count }));
-	res = must_p(side, "SELECT id, dense_rank() OVER (ORDER BY repo_key, "
-	    "target_type, target_number) - 1 FROM runs", 0, NULL);
+	res = scratch_must_p(scratch.side, "SELECT id, dense_rank() OVER "
+	    "(ORDER BY repo_key, target_type, target_number) - 1 FROM runs", 0,
+	    NULL);
 	ck_assert_int_eq(PQntuples(res), RACE_RUNS);
 	for (i = 0; i < RACE_RUNS; i++) {
 		snprintf(ids[i], sizeof(ids[i]), "%s",
@@ -719,10 +577,11 @@ START_TEST(test_concurrent_claims_take_each_run_once_one_per_target)
 	}
 
 	ck_assert_uint_eq(reports, 2 * RACE_RUNS);
-	value_is("SELECT count(*) FROM runs WHERE status = 'succeeded'",
+	scratch_value_is("SELECT count(*) FROM runs WHERE status = 'succeeded'",
 	    count);
-	value_is("SELECT count(*) FROM run_metrics", count);
-	value_is("SELECT count(DISTINCT dispatcher_id) > 1 FROM runs", "t");
+	scratch_value_is("SELECT count(*) FROM run_metrics", count);
+	scratch_value_is("SELECT count(DISTINCT dispatcher_id) > 1 FROM runs",
+	    "t");
 }
 END_TEST
 
@@ -741,7 +600,8 @@ START_TEST(test_heartbeat_refreshes_own_runs_and_tells_which_to_stop)
 	claims("d-1", cancelled);
 	claims("d-1", lost);
 	claims("d-2", theirs);
-	must(side, "UPDATE runs SET heartbeat_at = now() - interval '1 hour'");
+	scratch_must(scratch.side, "UPDATE runs SET heartbeat_at = now() - "
+	    "interval '1 hour'");
 
 	/* An operator cancels one; another dispatcher took one for lost. */
 	ck_assert_int_eq(store.cancel(store.ctx, arena, cancelled, &got),
@@ -818,12 +678,12 @@ START_TEST(test_finish_records_the_outcome_and_its_metrics)
 	run_is(id, "concat_ws(' ', status, exit_code, error_stage, "
 	    "finished_at >= started_at, result ->> 'summary')",
 	    "failed 3 runner t half done");
-	value_is_p("SELECT concat_ws(' ', duration_ms, queue_wait_ms, "
+	scratch_value_is_p("SELECT concat_ws(' ', duration_ms, queue_wait_ms, "
 	    "exit_code, tokens_in, coalesce(tokens_out::text, 'null'), "
 	    "cost_usd, coalesce(files_changed::text, 'null')) "
 	    "FROM run_metrics WHERE run_id = $1", 1,
 	    (const char *const[]){ id }, "61234 56 3 1500 null 0.250000 null");
-	value_is("SELECT count(*) FROM github_outbox", "0");
+	scratch_value_is("SELECT count(*) FROM github_outbox", "0");
 	free(id);
 }
 END_TEST
@@ -840,16 +700,16 @@ START_TEST(test_finish_of_a_webhook_run_queues_its_outcome_comment)
 	finishes(api);
 
 	/* One row, for the webhook run: the API caller polls instead. */
-	value_is("SELECT count(*) FROM github_outbox", "1");
-	value_is_p("SELECT concat_ws(' ', kind, status, run_id = $1::uuid, "
-	    "repo, installation_id, attempts) FROM github_outbox", 1,
-	    (const char *const[]){ hook },
-	    "outcome pending t Octo/Widgets " INSTALLATION " 0");
-	value_is("SELECT CASE WHEN payload = '{\"status\": \"succeeded\", "
-	    "\"target\": {\"type\": \"pull_request\", \"number\": 7}, "
-	    "\"comment_id\": 4242, \"comment_kind\": \"" COMMENT_KIND "\"}'"
-	    "::jsonb THEN 'as expected' ELSE payload::text END "
-	    "FROM github_outbox", "as expected");
+	scratch_value_is("SELECT count(*) FROM github_outbox", "1");
+	scratch_value_is_p("SELECT concat_ws(' ', kind, status, run_id = "
+	    "$1::uuid, repo, installation_id, attempts) FROM github_outbox", 1,
+	    (const char *const[]){ hook }, "outcome pending t Octo/Widgets "
+	    INSTALLATION " 0");
+	scratch_value_is("SELECT CASE WHEN payload = '{\"status\": "
+	    "\"succeeded\", \"target\": {\"type\": \"pull_request\", "
+	    "\"number\": 7}, \"comment_id\": 4242, \"comment_kind\": \""
+	    COMMENT_KIND "\"}'::jsonb THEN 'as expected' ELSE payload::text "
+	    "END FROM github_outbox", "as expected");
 	free(hook);
 	free(api);
 }
@@ -880,8 +740,8 @@ START_TEST(test_finish_of_a_run_no_longer_running_changes_nothing)
 	    "failed interrupted t");
 	run_is(queued, "concat_ws(' ', status, finished_at IS NULL)",
 	    "queued t");
-	value_is("SELECT count(*) FROM run_metrics", "0");
-	value_is("SELECT count(*) FROM github_outbox", "0");
+	scratch_value_is("SELECT count(*) FROM run_metrics", "0");
+	scratch_value_is("SELECT count(*) FROM github_outbox", "0");
 	free(lost);
 	free(queued);
 }
@@ -910,7 +770,7 @@ START_TEST(test_finish_stores_the_outcome_without_a_refused_result)
 		ck_assert_ptr_null(got.result_json);
 		run_is(id, "concat_ws(' ', status, exit_code, result IS NULL)",
 		    "succeeded 0 t");
-		value_is_p("SELECT duration_ms FROM run_metrics "
+		scratch_value_is_p("SELECT duration_ms FROM run_metrics "
 		    "WHERE run_id = $1", 1, (const char *const[]){ id },
 		    "1000");
 		free(id);
@@ -952,14 +812,14 @@ START_TEST(test_reap_fails_runs_whose_heartbeat_is_past_the_lease)
 	run_is(recent, "status", "running");
 
 	/* Their metrics: how long they ran, and waited, by the database. */
-	value_is("SELECT count(*) FROM run_metrics", "2");
-	value_is("SELECT count(*) FROM run_metrics m JOIN runs r "
+	scratch_value_is("SELECT count(*) FROM run_metrics", "2");
+	scratch_value_is("SELECT count(*) FROM run_metrics m JOIN runs r "
 	    "ON r.id = m.run_id WHERE r.status = 'failed' AND "
 	    "m.duration_ms = floor(extract(epoch FROM r.finished_at - "
 	    "r.started_at) * 1000) AND m.queue_wait_ms = floor(extract(epoch "
 	    "FROM r.started_at - r.created_at) * 1000)", "2");
-	value_is_p("SELECT concat_ws(' ', count(*), bool_and(run_id = $1), "
-	    "min(payload ->> 'status')) FROM github_outbox", 1,
+	scratch_value_is_p("SELECT concat_ws(' ', count(*), bool_and(run_id = "
+	    "$1), min(payload ->> 'status')) FROM github_outbox", 1,
 	    (const char *const[]){ hook }, "1 t failed");
 
 	/* Nothing more to reap. */
@@ -1038,8 +898,8 @@ START_TEST(test_listening_resumes_after_the_connection_is_lost)
 	ck_assert_int_ge(fd = queue.wait_fd(queue.ctx), 0);
 
 	/* An administrator ends the listening session. */
-	pid = value_p("SELECT pid " LISTENERS_SQL, 0, NULL);
-	value_is_p("SELECT pg_terminate_backend($1::integer, 5000)", 1,
+	pid = scratch_value_p("SELECT pid " LISTENERS_SQL, 0, NULL);
+	scratch_value_is_p("SELECT pg_terminate_backend($1::integer, 5000)", 1,
 	    (const char *const[]){ pid }, "t");
 	ck_assert(readable(fd, NOTIFY_MS));
 	queue.drain(queue.ctx);
@@ -1049,13 +909,13 @@ START_TEST(test_listening_resumes_after_the_connection_is_lost)
 	/* The next try waits its turn. */
 	queue.drain(queue.ctx);
 	ck_assert_int_eq(queue.wait_fd(queue.ctx), -1);
-	value_is("SELECT count(*) " LISTENERS_SQL, "0");
+	scratch_value_is("SELECT count(*) " LISTENERS_SQL, "0");
 
 	if ((pause_ms = lost_at + LISTEN_RETRY_MS + 50 - now_ms()) > 0)
 		usleep((useconds_t)pause_ms * 1000);
 	ck_assert_int_eq(queue.drain(queue.ctx), 1);
 	ck_assert_int_ge(fd = queue.wait_fd(queue.ctx), 0);
-	value_is_p("SELECT count(*) FILTER (WHERE pid <> $1::integer) "
+	scratch_value_is_p("SELECT count(*) FILTER (WHERE pid <> $1::integer) "
 	    LISTENERS_SQL, 1, (const char *const[]){ pid }, "1");
 
 	/* Notifications arrive again. */
@@ -1131,8 +991,8 @@ START_TEST(test_invalid_input_is_refused_without_a_statement)
 	    GT_ERR_INVALID);
 
 	/* The queue never even connected. */
-	value_is("SELECT count(*) FROM pg_stat_activity WHERE datname = "
-	    "current_database() AND application_name = 'gittinkerer'", "0");
+	scratch_value_is("SELECT count(*) FROM pg_stat_activity WHERE datname "
+	    "= current_database() AND application_name = 'gittinkerer'", "0");
 	run_is(id, "status", "queued");
 	free(id);
 }
@@ -1147,7 +1007,7 @@ run_queue_suite(void)
 	tc = tcase_create("run_queue");
 	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, queue_setup, queue_teardown);
-	tcase_add_unchecked_fixture(tc, NULL, drop_scratch_dbs);
+	tcase_add_unchecked_fixture(tc, NULL, scratch_drop_all);
 	tcase_add_test(tc, test_claim_takes_the_oldest_queued_run_first);
 	tcase_add_test(tc, test_claim_reads_the_run_it_took);
 	tcase_add_test(tc, test_claim_passes_over_a_run_another_session_holds);
@@ -1180,29 +1040,11 @@ run_queue_suite(void)
 int
 main(void)
 {
-	SRunner		*sr;
-	const char	*srcdir;
-	int		 n, failed;
+	SRunner	*sr;
+	int	 failed;
 
-	db_url = getenv("GT_DATABASE_URL");
-	srcdir = getenv("GT_SRCDIR");
-	if (db_url == NULL || *db_url == '\0') {
-		fprintf(stderr, "check_run_queue: GT_DATABASE_URL is not set: "
-		    "it must be the conninfo of a PostgreSQL server to test "
-		    "against\n");
+	if (scratch_init("check_run_queue", "gt_queue_test") == -1)
 		return EXIT_FAILURE;
-	}
-	if (srcdir == NULL || *srcdir == '\0') {
-		fprintf(stderr, "check_run_queue: GT_SRCDIR is not set: it "
-		    "must be the source tree, holding sql/\n");
-		return EXIT_FAILURE;
-	}
-	n = snprintf(sql_dir, sizeof(sql_dir), "%s/sql", srcdir);
-	if (n < 0 || (size_t)n >= sizeof(sql_dir)) {
-		fprintf(stderr, "check_run_queue: GT_SRCDIR is too long\n");
-		return EXIT_FAILURE;
-	}
-	runner_pid = (long)getpid();
 
 	sr = srunner_create(run_queue_suite());
 	srunner_run_all(sr, CK_NORMAL);

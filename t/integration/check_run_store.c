@@ -37,6 +37,7 @@
 #include "infra/pg.h"
 #include "infra/pg_store.h"
 #include "infra/run_store_pg.h"
+#include "integration/scratch.h"
 #include "usecase/ports.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
@@ -45,14 +46,7 @@
 #define TIMEOUT_MS	5000
 #define SLACK_MS	1000
 
-static const char	*db_url;
-static char		 sql_dir[4096];
-static long		 runner_pid;
-
-/* The running test's scratch database, its conninfo, and the store. */
-static char		 test_db[64];
-static char		*test_url;
-static PGconn		*side;
+/* The store over the running test's scratch database (scratch.h). */
 static struct pgconn	*pc;
 static struct pg_store	*sp;
 static struct run_store	 store;
@@ -76,157 +70,13 @@ wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* A conninfo of db_url's server for the database name, quoted. */
-static char *
-url_for(const char *name)
-{
-	PQconninfoOption	*opts, *o;
-	const char		*v;
-	char			*text = NULL, *err = NULL;
-	size_t			 len;
-	FILE			*f;
-
-	opts = PQconninfoParse(db_url, &err);
-	ck_assert_msg(opts != NULL, "GT_DATABASE_URL: %s", err);
-	ck_assert_ptr_nonnull(f = open_memstream(&text, &len));
-	for (o = opts; o->keyword != NULL; o++) {
-		if (o->val == NULL || strcmp(o->keyword, "dbname") == 0)
-			continue;
-		fprintf(f, "%s='", o->keyword);
-		for (v = o->val; *v != '\0'; v++)
-			fprintf(f, "%s%c", *v == '\'' || *v == '\\' ? "\\" :
-			    "", *v);
-		fputs("' ", f);
-	}
-	fprintf(f, "dbname='%s'", name);
-	ck_assert_int_eq(fclose(f), 0);
-	PQconninfoFree(opts);
-	return text;
-}
-
-static PGconn *
-connect_to(const char *conninfo)
-{
-	PGconn	*c = PQconnectdb(conninfo);
-
-	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "cannot connect: %s",
-	    PQerrorMessage(c));
-	return c;
-}
-
-/* Runs sql with parameters on c; it must succeed.  Returns the result. */
-static PGresult *
-must_p(PGconn *c, const char *sql, int n, const char *const *params)
-{
-	PGresult	*res = PQexecParams(c, sql, n, NULL, params, NULL,
-	    NULL, 0);
-
-	ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK ||
-	    PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql,
-	    PQresultErrorMessage(res));
-	return res;
-}
-
-static void
-must(PGconn *c, const char *sql)
-{
-	PQclear(must_p(c, sql, 0, NULL));
-}
-
-/* The one value a query on the side connection answers, copied. */
-static char *
-value_p(const char *sql, int n, const char *const *params)
-{
-	PGresult	*res = must_p(side, sql, n, params);
-	char		*v;
-
-	ck_assert_int_eq(PQntuples(res), 1);
-	v = strdup(PQgetisnull(res, 0, 0) ? "(null)" : PQgetvalue(res, 0, 0));
-	ck_assert_ptr_nonnull(v);
-	PQclear(res);
-	return v;
-}
-
-static void
-value_is_p(const char *sql, int n, const char *const *params,
-    const char *want)
-{
-	char	*v = value_p(sql, n, params);
-
-	ck_assert_msg(strcmp(v, want) == 0, "%s: got %s, want %s", sql, v,
-	    want);
-	free(v);
-}
-
-static void
-value_is(const char *sql, const char *want)
-{
-	value_is_p(sql, 0, NULL, want);
-}
-
-static void
-server_exec(const char *sql)
-{
-	PGconn	*c = connect_to(db_url);
-
-	must(c, sql);
-	PQfinish(c);
-}
-
-/* Drops every scratch database this run made; fine when there is none. */
-static void
-drop_scratch_dbs(void)
-{
-	PGconn		*c = connect_to(db_url);
-	PGresult	*res;
-	char		 sql[160];
-	int		 i;
-
-	snprintf(sql, sizeof(sql), "SELECT datname FROM pg_database WHERE "
-	    "datname LIKE 'gt\\_store\\_test\\_%ld\\_%%'", runner_pid);
-	res = PQexec(c, sql);
-	ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
-	for (i = 0; i < PQntuples(res); i++) {
-		snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)",
-		    PQgetvalue(res, i, 0));
-		must(c, sql);
-	}
-	PQclear(res);
-	PQfinish(c);
-}
-
-/* A worker's connection handle on conninfo. */
-static struct pgconn *
-handle(const char *conninfo)
-{
-	struct config	 cfg;
-	struct pgconn	*h;
-
-	memset(&cfg, 0, sizeof(cfg));
-	ck_assert_ptr_nonnull(cfg.database_url = strdup(conninfo));
-	cfg.db_connect_timeout_ms = TIMEOUT_MS;
-	cfg.statement_timeout_ms = 2 * TIMEOUT_MS;
-	ck_assert_ptr_nonnull(h = pgconn_new(&cfg));
-	free(cfg.database_url);
-	return h;
-}
-
 /* Checked fixture: a migrated scratch database and a store over it. */
 static void
 store_setup(void)
 {
-	char	 sql[128], err[512];
+	scratch_create();
 
-	snprintf(test_db, sizeof(test_db), "gt_store_test_%ld_%ld",
-	    runner_pid, (long)getpid());
-	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", test_db);
-	server_exec(sql);
-	test_url = url_for(test_db);
-	side = connect_to(test_url);
-	ck_assert_msg(migrate_apply(side, sql_dir, NULL, err,
-	    sizeof(err)) == 0, "%s", err);
-
-	pc = handle(test_url);
+	pc = scratch_handle(scratch.url, TIMEOUT_MS);
 	ck_assert_ptr_nonnull(sp = pg_store_new(pc, TIMEOUT_MS));
 	run_store_pg_port(sp, &store);
 	ck_assert_ptr_nonnull(arena = arena_new());
@@ -235,15 +85,10 @@ store_setup(void)
 static void
 store_teardown(void)
 {
-	char	 sql[128];
-
 	arena_free(arena);
 	pg_store_free(sp);
 	pgconn_free(pc);
-	PQfinish(side);
-	free(test_url);
-	snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", test_db);
-	server_exec(sql);
+	scratch_drop();
 }
 
 /* A validated API run, as the use case would hand it over. */
@@ -337,13 +182,13 @@ side_run(const char *repo, const char *requester, const char *status,
 	    "status%s) VALUES ($1, 'issue', 1, 'seeded', 'api', $2, "
 	    "now() - $3::integer * interval '1 second', $4%s) RETURNING id",
 	    states[i].cols, states[i].vals);
-	return value_p(sql, 4, p);
+	return scratch_value_p(sql, 4, p);
 }
 
 static void
 count_runs_is(const char *want)
 {
-	value_is("SELECT count(*) FROM runs", want);
+	scratch_value_is("SELECT count(*) FROM runs", want);
 }
 
 /*
@@ -355,11 +200,11 @@ nothing_left_open(void)
 {
 	int	 repo_paused, target_paused;
 
-	value_is("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-	    "AND database = (SELECT oid FROM pg_database "
-	    "WHERE datname = current_database())", "0");
-	value_is("SELECT count(*) FROM pg_stat_activity WHERE datname = "
-	    "current_database() AND application_name = 'gittinkerer' AND "
+	scratch_value_is("SELECT count(*) FROM pg_locks WHERE locktype = "
+	    "'advisory' AND database = (SELECT oid FROM pg_database WHERE "
+	    "datname = current_database())", "0");
+	scratch_value_is("SELECT count(*) FROM pg_stat_activity WHERE datname "
+	    "= current_database() AND application_name = 'gittinkerer' AND "
 	    "state <> 'idle'", "0");
 	ck_assert_int_eq(store.paused(store.ctx, "octo/widgets", TARGET_ISSUE,
 	    1, &repo_paused, &target_paused), GT_OK);
@@ -379,7 +224,7 @@ child_open(struct child *ch)
 	struct config	 cfg;
 
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.database_url = test_url;
+	cfg.database_url = scratch.url;
 	cfg.db_connect_timeout_ms = TIMEOUT_MS;
 	cfg.statement_timeout_ms = 2 * TIMEOUT_MS;
 	if ((ch->pc = pgconn_new(&cfg)) == NULL ||
@@ -484,7 +329,7 @@ START_TEST(test_insert_stores_a_queued_run)
 	ck_assert_ptr_null(out.result_json);
 
 	/* Committed: another session sees it, and get reads it back. */
-	value_is_p("SELECT status || ' ' || requester || ' ' || "
+	scratch_value_is_p("SELECT status || ' ' || requester || ' ' || "
 	    "(idempotency_key IS NULL) || ' ' || (comment_id IS NULL) "
 	    "FROM runs WHERE id = $1", 1, (const char *const[]){ out.id },
 	    "queued alice true true");
@@ -505,10 +350,11 @@ START_TEST(test_insert_records_where_a_webhook_run_came_from)
 	insert_ok(&rn, &out);
 	ck_assert_int_eq(out.source, SOURCE_WEBHOOK);
 	ck_assert_ptr_null(out.requested_by);
-	value_is_p("SELECT concat_ws(' ', source, requester, installation_id, "
-	    "comment_kind, comment_id, delivery_id, requested_by IS NULL) "
-	    "FROM runs WHERE id = $1", 1, (const char *const[]){ out.id },
-	    "webhook alice 9001 issue_comment 4242 d-1 t");
+	scratch_value_is_p("SELECT concat_ws(' ', source, requester, "
+	    "installation_id, comment_kind, comment_id, delivery_id, "
+	    "requested_by IS NULL) FROM runs WHERE id = $1", 1,
+	    (const char *const[]){ out.id }, "webhook alice 9001 issue_comment "
+	    "4242 d-1 t");
 }
 END_TEST
 
@@ -518,13 +364,14 @@ START_TEST(test_get_reads_every_column)
 	char		*id, upper[RUN_ID_LEN + 1];
 	size_t		 i;
 
-	id = value_p("INSERT INTO runs (repo, target_type, target_number, "
-	    "instruction, source, requester, status, created_at, started_at, "
-	    "finished_at, exit_code, error_stage, error_message, result) "
-	    "VALUES ('o/r', 'issue', 3, 'x', 'webhook', 'bob', 'failed', "
-	    "'2026-01-02 03:04:05.678999+00', '2026-01-02 03:05:00+00', "
-	    "'2026-01-02 03:09:00.0005+00', 3, 'runner', 'exit status 3', "
-	    "'{\"summary\": \"s\", \"n\": 1}') RETURNING id", 0, NULL);
+	id = scratch_value_p("INSERT INTO runs (repo, target_type, "
+	    "target_number, instruction, source, requester, status, "
+	    "created_at, started_at, finished_at, exit_code, error_stage, "
+	    "error_message, result) VALUES ('o/r', 'issue', 3, 'x', 'webhook', "
+	    "'bob', 'failed', '2026-01-02 03:04:05.678999+00', "
+	    "'2026-01-02 03:05:00+00', '2026-01-02 03:09:00.0005+00', 3, "
+	    "'runner', 'exit status 3', '{\"summary\": \"s\", \"n\": 1}') "
+	    "RETURNING id", 0, NULL);
 	for (i = 0; i <= RUN_ID_LEN; i++)
 		upper[i] = (char)(id[i] >= 'a' && id[i] <= 'f' ? id[i] - 32 :
 		    id[i]);
@@ -576,7 +423,7 @@ START_TEST(test_sql_metacharacters_are_stored_intact)
 	ck_assert_str_eq(out.instruction, text);
 	ck_assert_int_eq(store.get(store.ctx, arena, out.id, &got), GT_OK);
 	ck_assert_str_eq(got.instruction, text);
-	value_is_p("SELECT instruction = $1 FROM runs", 1,
+	scratch_value_is_p("SELECT instruction = $1 FROM runs", 1,
 	    (const char *const[]){ text }, "t");
 	ck_assert_int_eq(store.find_by_key(store.ctx, arena,
 	    rn.idempotency_key, rn.fingerprint, &got, &(int){ 0 }), GT_OK);
@@ -593,7 +440,7 @@ START_TEST(test_find_by_key_tells_the_same_request_from_another)
 	rn.idempotency_key = "key-1";
 	rn.fingerprint = "fp-a";
 	insert_ok(&rn, &out);
-	value_is("SELECT request_hash FROM runs",
+	scratch_value_is("SELECT request_hash FROM runs",
 	    "cdd4b177f8ace0216b4d633e403dd9b5fac90b934b623fae87ab3ec49f5a99aa");
 
 	ck_assert_int_eq(store.find_by_key(store.ctx, arena, "key-1", "fp-a",
@@ -623,17 +470,17 @@ START_TEST(test_expired_key_is_released_and_reusable)
 	int		 same;
 
 	/* A finished run whose key is 25 hours old; another 23 hours. */
-	old = value_p("INSERT INTO runs (repo, target_type, target_number, "
-	    "instruction, source, requester, created_at, status, started_at, "
-	    "finished_at, exit_code, idempotency_key, request_hash) VALUES "
-	    "('octo/widgets', 'issue', 1, 'old', 'api', 'x', now() - "
-	    "interval '25 hours', 'succeeded', now(), now(), 0, 'old-key', "
+	old = scratch_value_p("INSERT INTO runs (repo, target_type, "
+	    "target_number, instruction, source, requester, created_at, "
+	    "status, started_at, finished_at, exit_code, idempotency_key, "
+	    "request_hash) VALUES ('octo/widgets', 'issue', 1, 'old', 'api', "
+	    "'x', now() - interval '25 hours', 'succeeded', now(), now(), 0, "
+	    "'old-key', 'h') RETURNING id", 0, NULL);
+	young = scratch_value_p("INSERT INTO runs (repo, target_type, "
+	    "target_number, instruction, source, requester, created_at, "
+	    "idempotency_key, request_hash) VALUES ('octo/widgets', 'issue', "
+	    "1, 'young', 'api', 'x', now() - interval '23 hours', 'young-key', "
 	    "'h') RETURNING id", 0, NULL);
-	young = value_p("INSERT INTO runs (repo, target_type, target_number, "
-	    "instruction, source, requester, created_at, idempotency_key, "
-	    "request_hash) VALUES ('octo/widgets', 'issue', 1, 'young', "
-	    "'api', 'x', now() - interval '23 hours', 'young-key', 'h') "
-	    "RETURNING id", 0, NULL);
 
 	ck_assert_int_eq(store.find_by_key(store.ctx, arena, "old-key", "fp",
 	    &got, &same), GT_ERR_NOT_FOUND);
@@ -645,8 +492,8 @@ START_TEST(test_expired_key_is_released_and_reusable)
 	rn.fingerprint = "fp";
 	insert_ok(&rn, &out);
 	ck_assert_str_ne(out.id, old);
-	value_is_p("SELECT (idempotency_key IS NULL AND request_hash IS NULL) "
-	    "|| ' ' || status FROM runs WHERE id = $1", 1,
+	scratch_value_is_p("SELECT (idempotency_key IS NULL AND request_hash "
+	    "IS NULL) || ' ' || status FROM runs WHERE id = $1", 1,
 	    (const char *const[]){ old }, "true succeeded");
 	ck_assert_int_eq(store.find_by_key(store.ctx, arena, "old-key", "fp",
 	    &got, &same), GT_OK);
@@ -711,11 +558,11 @@ START_TEST(test_pauses_compare_case_insensitively)
 	size_t	 i;
 	int	 rp, tp;
 
-	must(side, "INSERT INTO paused_repos (repo_key, repo) "
+	scratch_must(scratch.side, "INSERT INTO paused_repos (repo_key, repo) "
 	    "VALUES ('octo/widgets', 'Octo/Widgets')");
-	must(side, "INSERT INTO paused_run_targets (repo_key, target_type, "
-	    "target_number, repo) VALUES ('octo/other', 'issue', 5, "
-	    "'Octo/Other')");
+	scratch_must(scratch.side, "INSERT INTO paused_run_targets (repo_key, "
+	    "target_type, target_number, repo) VALUES ('octo/other', 'issue', "
+	    "5, 'Octo/Other')");
 	for (i = 0; i < NELEM(cases); i++) {
 		rp = tp = -1;
 		ck_assert_int_eq(store.paused(store.ctx, cases[i].repo,
@@ -733,8 +580,9 @@ START_TEST(test_limit_override_is_read_by_repo_key)
 
 	ck_assert_int_eq(store.limit_override(store.ctx, "Octo/Limited",
 	    &limit, &window), GT_ERR_NOT_FOUND);
-	must(side, "INSERT INTO rate_limits (repo_key, repo, \"limit\", "
-	    "window_seconds) VALUES ('octo/limited', 'Octo/Limited', 5, 600)");
+	scratch_must(scratch.side, "INSERT INTO rate_limits (repo_key, repo, "
+	    "\"limit\", window_seconds) VALUES ('octo/limited', "
+	    "'Octo/Limited', 5, 600)");
 	ck_assert_int_eq(store.limit_override(store.ctx, "OCTO/limited",
 	    &limit, &window), GT_OK);
 	ck_assert_int_eq(limit, 5);
@@ -988,15 +836,15 @@ seed_list(int n, const char *repo, const char *status)
 	for (i = 0; i < n; i++) {
 		snprintf(num, sizeof(num), "%d", i / 2);
 		snprintf(inst, sizeof(inst), "run %d", i);
-		PQclear(must_p(side, "INSERT INTO runs (repo, target_type, "
-		    "target_number, instruction, source, requester, status, "
-		    "created_at, started_at, finished_at, exit_code) "
-		    "SELECT $1, 'issue', 1, $3, 'api', 'x', $4, t, "
-		    "CASE WHEN $4 = 'queued' THEN NULL ELSE t END, "
-		    "CASE WHEN $4 = 'queued' THEN NULL ELSE t END, "
-		    "CASE WHEN $4 = 'queued' THEN NULL ELSE 0 END "
-		    "FROM (SELECT '2026-01-01 00:00:00+00'::timestamptz + "
-		    "$2::integer * interval '1 minute' AS t) AS at", 4, p));
+		PQclear(scratch_must_p(scratch.side, "INSERT INTO runs (repo, "
+		    "target_type, target_number, instruction, source, "
+		    "requester, status, created_at, started_at, finished_at, "
+		    "exit_code) SELECT $1, 'issue', 1, $3, 'api', 'x', $4, t, "
+		    "CASE WHEN $4 = 'queued' THEN NULL ELSE t END, CASE WHEN "
+		    "$4 = 'queued' THEN NULL ELSE t END, CASE WHEN $4 = "
+		    "'queued' THEN NULL ELSE 0 END FROM (SELECT "
+		    "'2026-01-01 00:00:00+00'::timestamptz + $2::integer * "
+		    "interval '1 minute' AS t) AS at", 4, p));
 	}
 }
 
@@ -1005,7 +853,8 @@ static void
 page_is(const struct run *runs, size_t n, const char *reference,
     int nparams, const char *const *params)
 {
-	PGresult	*res = must_p(side, reference, nparams, params);
+	PGresult	*res = scratch_must_p(scratch.side, reference, nparams,
+	    params);
 	size_t		 i;
 
 	ck_assert_uint_eq(n, (size_t)PQntuples(res));
@@ -1129,7 +978,7 @@ START_TEST(test_cancel_of_a_queued_run_cancels_it)
 	ck_assert_int_eq(got.started_at_ms, -1);
 	ck_assert_int_eq(got.error_stage, STAGE_CANCELLED);
 	ck_assert_str_eq(got.error_message, "cancelled by request");
-	value_is("SELECT status FROM runs", "cancelled");
+	scratch_value_is("SELECT status FROM runs", "cancelled");
 
 	/* Cancelling it again: it has finished. */
 	ck_assert_int_eq(store.cancel(store.ctx, arena, out.id, &got),
@@ -1162,12 +1011,12 @@ notification(PGconn *c, const char *channel)
 
 START_TEST(test_cancel_of_a_running_run_asks_the_dispatcher)
 {
-	PGconn		*listener = connect_to(test_url);
+	PGconn		*listener = scratch_connect(scratch.url);
 	struct run	 got;
 	char		*id, *first, *payload;
 	const char	*p[1];
 
-	must(listener, "LISTEN runs_cancel");
+	scratch_must(listener, "LISTEN runs_cancel");
 	id = side_run("octo/widgets", "x", "running", 5);
 	p[0] = id;
 	ck_assert_int_eq(store.cancel(store.ctx, arena, id, &got), GT_OK);
@@ -1177,18 +1026,19 @@ START_TEST(test_cancel_of_a_running_run_asks_the_dispatcher)
 	payload = notification(listener, "runs_cancel");
 	ck_assert_str_eq(payload, id);
 	free(payload);
-	first = value_p("SELECT cancel_requested_at::text FROM runs "
+	first = scratch_value_p("SELECT cancel_requested_at::text FROM runs "
 	    "WHERE id = $1", 1, p);
 	ck_assert_str_ne(first, "(null)");
 
 	/* A second request keeps the first one's time, and tells again. */
 	ck_assert_int_eq(store.cancel(store.ctx, arena, id, &got), GT_OK);
 	ck_assert_int_eq(got.status, RUN_RUNNING);
-	value_is_p("SELECT cancel_requested_at::text FROM runs WHERE id = $1",
-	    1, p, first);
+	scratch_value_is_p("SELECT cancel_requested_at::text FROM runs WHERE "
+	    "id = $1", 1, p, first);
 	payload = notification(listener, "runs_cancel");
 	ck_assert_str_eq(payload, id);
-	value_is_p("SELECT status FROM runs WHERE id = $1", 1, p, "running");
+	scratch_value_is_p("SELECT status FROM runs WHERE id = $1", 1, p,
+	    "running");
 	free(payload);
 	free(first);
 	free(id);
@@ -1217,7 +1067,7 @@ START_TEST(test_cancel_of_a_finished_run_is_a_transition)
 		    GT_ERR_TRANSITION);
 		ck_assert_str_eq(got.id, id);
 		ck_assert_int_eq(got.status, cases[i].want);
-		value_is_p("SELECT status FROM runs WHERE id = $1", 1,
+		scratch_value_is_p("SELECT status FROM runs WHERE id = $1", 1,
 		    (const char *const[]){ id }, cases[i].status);
 		free(id);
 	}
@@ -1240,17 +1090,17 @@ START_TEST(test_cancel_follows_a_dispatcher_starting_the_run)
 	struct run_new	 rn = api_run("octo/widgets", "racing");
 	struct child	 ch;
 	struct run	 out, got;
-	PGconn		*dispatcher = connect_to(test_url);
+	PGconn		*dispatcher = scratch_connect(scratch.url);
 	pid_t		 pid;
 	int		 status;
 
 	insert_ok(&rn, &out);
 
 	/* The dispatcher has moved the run but not committed yet. */
-	must(dispatcher, "BEGIN");
-	PQclear(must_p(dispatcher, "UPDATE runs SET status = 'running', "
-	    "started_at = now() WHERE id = $1 AND status = 'queued'", 1,
-	    (const char *const[]){ out.id }));
+	scratch_must(dispatcher, "BEGIN");
+	PQclear(scratch_must_p(dispatcher, "UPDATE runs SET status = "
+	    "'running', started_at = now() WHERE id = $1 AND status = 'queued'",
+	    1, (const char *const[]){ out.id }));
 
 	ck_assert_int_ne(pid = fork(), -1);
 	if (pid == 0) {
@@ -1263,16 +1113,16 @@ START_TEST(test_cancel_follows_a_dispatcher_starting_the_run)
 	}
 
 	/* The cancel waits on the row until the move commits. */
-	value_is("SELECT count(*) > 0 FROM pg_sleep(0.3), pg_stat_activity "
-	    "WHERE datname = current_database() AND wait_event_type = 'Lock'",
-	    "t");
-	must(dispatcher, "COMMIT");
+	scratch_value_is("SELECT count(*) > 0 FROM pg_sleep(0.3), "
+	    "pg_stat_activity WHERE datname = current_database() AND "
+	    "wait_event_type = 'Lock'", "t");
+	scratch_must(dispatcher, "COMMIT");
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "cancel failed (status %d)", status);
-	value_is_p("SELECT status || ' ' || (cancel_requested_at IS NOT NULL) "
-	    "FROM runs WHERE id = $1", 1, (const char *const[]){ out.id },
-	    "running true");
+	scratch_value_is_p("SELECT status || ' ' || (cancel_requested_at IS "
+	    "NOT NULL) FROM runs WHERE id = $1", 1,
+	    (const char *const[]){ out.id }, "running true");
 	PQfinish(dispatcher);
 }
 END_TEST
@@ -1305,7 +1155,7 @@ START_TEST(test_every_call_is_unavailable_without_a_server)
 	snprintf(url, sizeof(url), "host=127.0.0.1 port=%d dbname=x user=x",
 	    ntohs(sin.sin_port));
 
-	down = handle(url);
+	down = scratch_handle(url, TIMEOUT_MS);
 	ck_assert_ptr_nonnull(dsp = pg_store_new(down, TIMEOUT_MS));
 	run_store_pg_port(dsp, &ds);
 	memset(&f, 0, sizeof(f));
@@ -1338,15 +1188,15 @@ START_TEST(test_a_statement_past_its_timeout_is_unavailable)
 	struct pg_store		*quick;
 	struct run_store	 qs;
 	struct run		 got;
-	PGconn			*holder = connect_to(test_url);
+	PGconn			*holder = scratch_connect(scratch.url);
 	char			*id;
 	int64_t			 start;
 
 	/* Another session holds the run's row: the UPDATE has to wait. */
 	id = side_run("octo/widgets", "x", "queued", 5);
-	must(holder, "BEGIN");
-	PQclear(must_p(holder, "SELECT 1 FROM runs WHERE id = $1 FOR UPDATE",
-	    1, (const char *const[]){ id }));
+	scratch_must(holder, "BEGIN");
+	PQclear(scratch_must_p(holder, "SELECT 1 FROM runs WHERE id = $1 FOR "
+	    "UPDATE", 1, (const char *const[]){ id }));
 
 	ck_assert_ptr_nonnull(quick = pg_store_new(pc, 300));
 	run_store_pg_port(quick, &qs);
@@ -1354,7 +1204,7 @@ START_TEST(test_a_statement_past_its_timeout_is_unavailable)
 	ck_assert_int_eq(qs.cancel(qs.ctx, arena, id, &got),
 	    GT_ERR_UNAVAILABLE);
 	ck_assert_int_lt(now_ms() - start, 300 + SLACK_MS);
-	must(holder, "ROLLBACK");
+	scratch_must(holder, "ROLLBACK");
 
 	/*
 	 * The store connects again on the next call.  (The abandoned
@@ -1375,7 +1225,8 @@ START_TEST(test_unexpected_error_is_internal_and_logged)
 	ssize_t	 len;
 	int	 fd, saved;
 
-	must(side, "ALTER TABLE rate_limits RENAME TO rate_limits_gone");
+	scratch_must(scratch.side, "ALTER TABLE rate_limits RENAME TO "
+	    "rate_limits_gone");
 
 	/* Catch the log line, written on standard error. */
 	ck_assert_int_ne(fd = mkstemp(path), -1);
@@ -1409,7 +1260,7 @@ run_store_suite(void)
 	tc = tcase_create("run_store");
 	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, store_setup, store_teardown);
-	tcase_add_unchecked_fixture(tc, NULL, drop_scratch_dbs);
+	tcase_add_unchecked_fixture(tc, NULL, scratch_drop_all);
 	tcase_add_test(tc, test_insert_stores_a_queued_run);
 	tcase_add_test(tc, test_insert_records_where_a_webhook_run_came_from);
 	tcase_add_test(tc, test_get_reads_every_column);
@@ -1449,29 +1300,11 @@ run_store_suite(void)
 int
 main(void)
 {
-	SRunner		*sr;
-	const char	*srcdir;
-	int		 n, failed;
+	SRunner	*sr;
+	int	 failed;
 
-	db_url = getenv("GT_DATABASE_URL");
-	srcdir = getenv("GT_SRCDIR");
-	if (db_url == NULL || *db_url == '\0') {
-		fprintf(stderr, "check_run_store: GT_DATABASE_URL is not set: "
-		    "it must be the conninfo of a PostgreSQL server to test "
-		    "against\n");
+	if (scratch_init("check_run_store", "gt_store_test") == -1)
 		return EXIT_FAILURE;
-	}
-	if (srcdir == NULL || *srcdir == '\0') {
-		fprintf(stderr, "check_run_store: GT_SRCDIR is not set: it "
-		    "must be the source tree, holding sql/\n");
-		return EXIT_FAILURE;
-	}
-	n = snprintf(sql_dir, sizeof(sql_dir), "%s/sql", srcdir);
-	if (n < 0 || (size_t)n >= sizeof(sql_dir)) {
-		fprintf(stderr, "check_run_store: GT_SRCDIR is too long\n");
-		return EXIT_FAILURE;
-	}
-	runner_pid = (long)getpid();
 
 	sr = srunner_create(run_store_suite());
 	srunner_run_all(sr, CK_NORMAL);
