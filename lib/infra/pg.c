@@ -10,6 +10,11 @@
  * PQconsumeInput(), and every wait in between is a poll(2) that ends at
  * the caller's deadline.
  *
+ * Statements are prepared once per connection and then only executed:
+ * the server parses each text once, not at every request.  A statement is
+ * known by its address and its text, so the callers' statements are
+ * static strings; past PG_PREPARED_MAX of them, the rest run unprepared.
+ *
  * Note: libpq resolves a host name with getaddrinfo(3) before any of
  * this, and that call is not bounded; where DNS could hang, configure an
  * address, a name in /etc/hosts, or a Unix socket.
@@ -37,12 +42,23 @@
  */
 #define PG_BACKOFF_MS	250
 
+/* How many statements a connection keeps prepared. */
+#define PG_PREPARED_MAX	64
+
+/* A statement prepared on the open connection as "gt<index>". */
+struct pg_prepared {
+	const char	*sql;		/* the caller's string, to match */
+	char		*text;		/* a copy, should the address be reused */
+};
+
 struct pgconn {
 	char	*conninfo;	/* database_url: may hold a password */
 	char	*options;	/* the "options" keyword: statement_timeout */
 	int	 connect_timeout_ms; /* cap on connecting; 0 for none */
 	PGconn	*conn;		/* NULL until connected */
 	int64_t	 retry_at;	/* no new attempt before this (monotonic ms) */
+	struct pg_prepared prepared[PG_PREPARED_MAX]; /* on conn */
+	size_t	 nprepared;
 };
 
 /* Which way poll_socket() waits. */
@@ -107,6 +123,17 @@ log_unavailable(const char *why, const char *detail)
 	log_event(LOG_WARN, "pg_unavailable", "error", msg, NULL);
 }
 
+/* Forgets the statements prepared on a connection that is closing. */
+static void
+forget_prepared(struct pgconn *pc)
+{
+	size_t	 i;
+
+	for (i = 0; i < pc->nprepared; i++)
+		free(pc->prepared[i].text);
+	pc->nprepared = 0;
+}
+
 /*
  * Closes the connection and logs why, with libpq's message unless the
  * failure was ours (a deadline), when that message says nothing useful.
@@ -118,6 +145,7 @@ drop(struct pgconn *pc, const char *why, int with_detail)
 	    PQerrorMessage(pc->conn) : NULL);
 	PQfinish(pc->conn);
 	pc->conn = NULL;
+	forget_prepared(pc);
 }
 
 /*
@@ -188,6 +216,7 @@ pgconn_free(struct pgconn *pc)
 	if (pc == NULL)
 		return;
 	PQfinish(pc->conn);
+	forget_prepared(pc);
 	if (pc->conninfo != NULL) {
 		explicit_bzero(pc->conninfo, strlen(pc->conninfo));
 		free(pc->conninfo);
@@ -201,6 +230,7 @@ pgconn_reset(struct pgconn *pc)
 {
 	PQfinish(pc->conn);
 	pc->conn = NULL;
+	forget_prepared(pc);
 }
 
 /*
@@ -326,22 +356,16 @@ pgconn_get(struct pgconn *pc, int timeout_ms)
 }
 
 /*
- * Sends the statement and gathers its results by the deadline.  Returns
+ * Flushes what was sent and gathers its results by the deadline.  Returns
  * the last result, or NULL with the connection dropped.
  */
 static PGresult *
-run(struct pgconn *pc, const char *sql, int n, const char *const *params,
-    int64_t deadline)
+gather(struct pgconn *pc, int64_t deadline)
 {
 	PGconn		*conn = pc->conn;
 	PGresult	*res, *last = NULL;
 	const char	*why;
 	int		 rc, detail = 1;
-
-	if (!PQsendQueryParams(conn, sql, n, NULL, params, NULL, NULL, 0)) {
-		why = "cannot send the statement";
-		goto out_drop;
-	}
 
 	/* In non-blocking mode, what did not fit waits in libpq's buffer. */
 	while ((rc = PQflush(conn)) == 1) {
@@ -396,6 +420,80 @@ out_drop:
 	PQclear(last);
 	drop(pc, why, detail);
 	return NULL;
+}
+
+/*
+ * The index of sql among the connection's prepared statements, preparing
+ * it first when it is new.  Returns -1 when it is to run unprepared (no
+ * room left, or the server refused it: the plain run then gets the same
+ * error, for the caller), or -2 with the connection dropped.
+ */
+static int
+prepared(struct pgconn *pc, const char *sql, int n, int64_t deadline)
+{
+	struct pg_prepared	*p;
+	PGresult		*res;
+	char			 name[16];
+	size_t			 i;
+	int			 ok;
+
+	for (i = 0; i < pc->nprepared; i++) {
+		p = &pc->prepared[i];
+		if (p->sql == sql && strcmp(p->text, sql) == 0)
+			return (int)i;
+	}
+	if (pc->nprepared == PG_PREPARED_MAX)
+		return -1;
+
+	p = &pc->prepared[pc->nprepared];
+	if ((p->text = strdup(sql)) == NULL)
+		return -1;
+	snprintf(name, sizeof(name), "gt%zu", pc->nprepared);
+	if (!PQsendPrepare(pc->conn, name, sql, n, NULL)) {
+		free(p->text);
+		drop(pc, "cannot send the statement", 1);
+		return -2;
+	}
+	if ((res = gather(pc, deadline)) == NULL) {
+		free(p->text);
+		return -2;
+	}
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	if (!ok) {
+		free(p->text);
+		return -1;
+	}
+	p->sql = sql;
+	return (int)pc->nprepared++;
+}
+
+/*
+ * Runs the statement, prepared when it can be, and gathers its results by
+ * the deadline.  Returns the last result, or NULL with the connection
+ * dropped.
+ */
+static PGresult *
+run(struct pgconn *pc, const char *sql, int n, const char *const *params,
+    int64_t deadline)
+{
+	char	 name[16];
+	int	 i, sent;
+
+	if ((i = prepared(pc, sql, n, deadline)) == -2)
+		return NULL;
+	if (i >= 0) {
+		snprintf(name, sizeof(name), "gt%d", i);
+		sent = PQsendQueryPrepared(pc->conn, name, n, params, NULL,
+		    NULL, 0);
+	} else
+		sent = PQsendQueryParams(pc->conn, sql, n, NULL, params, NULL,
+		    NULL, 0);
+	if (!sent) {
+		drop(pc, "cannot send the statement", 1);
+		return NULL;
+	}
+	return gather(pc, deadline);
 }
 
 PGresult *
