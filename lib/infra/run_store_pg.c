@@ -182,22 +182,66 @@ static const char limit_override_sql[] =
     "WHERE repo_key = lower($1::text)";
 
 /*
- * The page and the total in one statement.  matching is inlined in both
- * places it is read, so each uses the index of its filter (runs_list_idx,
- * runs_list_status_idx or runs_list_repo_idx); the left join keeps the
- * total when the page is past the end (one row, the run's columns NULL).
+ * The page and the total in one statement.
+ *
+ * The total is the kept counts of finished runs created before the mark
+ * (run_counts, see sql/004_run_counts.sql) plus a count of the matching
+ * runs created since, which the list indexes find by created_at: it costs
+ * what the runs since the mark cost, not the whole table.  fresh is that
+ * second count, for the caller to move the mark when it grows.
+ *
+ * The page is read from whichever end of the ordering is nearer: a page
+ * in the second half is the matching runs oldest first, skipping those
+ * after it, and is put back in order at the end.  A deep page costs what
+ * its distance from the nearer end costs.  Only one of the two halves of
+ * the union runs; the other's condition is false before any row is read.
+ * (Its LIMIT and OFFSET are still computed, and must not overflow or
+ * go below zero, hence the least() of the offset.)  The left join
+ * keeps the total when the page is past the end (one row, the run's
+ * columns NULL).
  */
 static const char list_sql[] =
-    "WITH matching AS NOT MATERIALIZED ("
-    "    SELECT * FROM runs "
+    "WITH kept AS ("
+    "    SELECT coalesce(sum(n), 0)::bigint AS n FROM run_counts "
     "    WHERE ($1::text IS NULL OR status = $1::text) AND "
-    "        ($2::text IS NULL OR repo_key = lower($2::text))) "
-    "SELECT t.total, " PGROW_RUN_COLUMNS " "
-    "FROM (SELECT count(*) AS total FROM matching) AS t "
-    "LEFT JOIN LATERAL (SELECT * FROM matching "
+    "        ($2::text IS NULL OR repo_key = lower($2::text))), "
+    "fresh AS ("
+    "    SELECT count(*) AS n FROM runs "
+    "    WHERE created_at >= (SELECT upto FROM run_counts_mark) AND "
+    "        ($1::text IS NULL OR status = $1::text) AND "
+    "        ($2::text IS NULL OR repo_key = lower($2::text))), "
+    "t AS (SELECT kept.n + fresh.n AS total, fresh.n AS fresh "
+    "    FROM kept, fresh) "
+    "SELECT t.total, t.fresh, " PGROW_RUN_COLUMNS " "
+    "FROM t LEFT JOIN LATERAL ("
+    "    (SELECT * FROM runs "
+    "    WHERE ($1::text IS NULL OR status = $1::text) AND "
+    "        ($2::text IS NULL OR repo_key = lower($2::text)) AND "
+    "        $4::bigint <= t.total / 2 "
     "    ORDER BY created_at DESC, id DESC "
-    "    LIMIT $3::bigint OFFSET $4::bigint) AS p ON true "
+    "    LIMIT $3::bigint OFFSET $4::bigint) "
+    "    UNION ALL "
+    "    (SELECT * FROM runs "
+    "    WHERE ($1::text IS NULL OR status = $1::text) AND "
+    "        ($2::text IS NULL OR repo_key = lower($2::text)) AND "
+    "        $4::bigint > t.total / 2 AND $4::bigint < t.total "
+    "    ORDER BY created_at, id "
+    "    LIMIT least($3::bigint, t.total - least($4::bigint, t.total)) "
+    "    OFFSET greatest(t.total - least($4::bigint, t.total) - "
+    "        $3::bigint, 0))) AS p "
+    "ON true "
     "ORDER BY p.created_at DESC, p.id DESC";
+
+/* Moves the mark of the kept counts; see sql/004_run_counts.sql. */
+static const char refresh_counts_sql[] =
+    "SELECT run_counts_refresh()";
+
+/*
+ * When a list counted more runs than this since the mark, it moves the
+ * mark after answering.  The dispatcher moves it every minute; this is
+ * for a database filled by other means, or a dispatcher that is down.
+ */
+#define LIST_REFRESH_FRESH	20000
 
 /*
  * Cancels a queued run, or records the cancel of a running one and tells
@@ -664,7 +708,7 @@ store_list(void *ctx, struct arena *a, const struct run_filter *f,
 	PGresult		*res;
 	struct run		*rs;
 	enum gt_err		 e;
-	int64_t			 off;
+	int64_t			 off, fresh = 0;
 	int			 i, rows;
 
 	*runs = NULL;
@@ -687,11 +731,12 @@ store_list(void *ctx, struct arena *a, const struct run_filter *f,
 	res = pg_store_exec(ctx, list_sql, (int)NELEM(params), params);
 	if ((e = pgrow_check("list", res, PGRES_TUPLES_OK)) != GT_OK)
 		goto out_clear;
-	if ((rows = PQntuples(res)) < 1 || pgrow_i64(res, 0, 0, total) != 0) {
+	if ((rows = PQntuples(res)) < 1 || pgrow_i64(res, 0, 0, total) != 0 ||
+	    pgrow_i64(res, 0, 1, &fresh) != 0) {
 		e = pgrow_bad("list", "total");
 		goto out_clear;
 	}
-	if (PQgetisnull(res, 0, 1 + PGROW_COL_ID))
+	if (PQgetisnull(res, 0, 2 + PGROW_COL_ID))
 		goto out_clear;		/* past the end: no run */
 
 	if ((rs = arena_calloc(a, (size_t)rows, sizeof(*rs))) == NULL) {
@@ -699,13 +744,20 @@ store_list(void *ctx, struct arena *a, const struct run_filter *f,
 		goto out_clear;
 	}
 	for (i = 0; i < rows; i++)
-		if ((e = pgrow_run("list", a, res, i, 1, &rs[i])) != GT_OK)
+		if ((e = pgrow_run("list", a, res, i, 2, &rs[i])) != GT_OK)
 			goto out_clear;
 	*runs = rs;
 	*n = (size_t)rows;
 
 out_clear:
 	PQclear(res);
+	if (e == GT_OK && fresh > LIST_REFRESH_FRESH) {
+		res = pg_store_exec(ctx, refresh_counts_sql, 0, NULL);
+		if (res != NULL && PQresultStatus(res) != PGRES_TUPLES_OK)
+			log_event(LOG_WARN, "run_counts_refresh_failed",
+			    "error", PQresultErrorMessage(res), NULL);
+		PQclear(res);
+	}
 	return e;
 }
 
