@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 
+#include "domain/memo.h"
 #include "http/app.h"
 #include "http/controllers.h"
 #include "infra/admin_pg.h"
@@ -94,7 +95,9 @@ app_new(const struct config *cfg)
 	    cfg->statement_timeout_ms)) == NULL ||
 	    (app->cache_redis = run_cache_redis_new(app->redis)) == NULL ||
 	    (app->limiter_redis = limiter_redis_new(app->redis)) == NULL ||
-	    (app->artifacts_fs = artifacts_fs_new(cfg->artifacts_root)) == NULL)
+	    (app->artifacts_fs = artifacts_fs_new(cfg->artifacts_root)) == NULL ||
+	    (app->finished = memo_new(APP_FINISHED_SLOTS,
+	    APP_FINISHED_MAX)) == NULL)
 		goto out_free;
 	run_store_pg_port(app->pg_store, &app->store);
 	run_cache_redis_port(app->cache_redis, &app->cache);
@@ -150,6 +153,7 @@ app_free(struct app *app)
 {
 	if (app == NULL)
 		return;
+	memo_free(app->finished);
 	artifacts_fs_free(app->artifacts_fs);
 	limiter_redis_free(app->limiter_redis);
 	run_cache_redis_free(app->cache_redis);

@@ -17,6 +17,7 @@
 struct artifacts_fs;
 struct config;
 struct limiter_redis;
+struct memo;
 struct pg_store;
 struct pgconn;
 struct rconn;
@@ -51,7 +52,17 @@ struct app {
 	struct gauge_ports	 gauges;		/* for GET /metrics */
 
 	struct dispatch_conf	 dispatch;
+
+	/*
+	 * The bodies of GET /api/runs/:run_id for finished runs, which never
+	 * change: a poll of one needs neither Redis nor the artifacts
+	 * folder again.  Bounded by APP_FINISHED_SLOTS * APP_FINISHED_MAX.
+	 */
+	struct memo		*finished;
 };
+
+#define APP_FINISHED_SLOTS	128
+#define APP_FINISHED_MAX	8192
 
 /*
  * Builds a worker's application on cfg, which must outlive it.  No server

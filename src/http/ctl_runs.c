@@ -14,6 +14,7 @@
 #include "domain/buf.h"
 #include "domain/json.h"
 #include "domain/jsonw.h"
+#include "domain/memo.h"
 #include "domain/run.h"
 #include "domain/run_json.h"
 #include "domain/text.h"
@@ -281,11 +282,17 @@ ctl_runs_get(void *ctx, struct request *req, struct response *resp)
 	struct artifact	*arts;
 	struct jsonw	*w;
 	char		 id[RUN_ID_LEN + 1];
-	size_t		 n, i;
+	const char	*kept;
+	size_t		 n, i, len;
 	enum gt_err	 e;
 
 	if (path_run_id(req, resp, id) == -1)
 		return;
+	if (memo_get(app->finished, id, &kept, &len) == 0) {
+		(void)buf_add(resp_body(resp, 200, CONTENT_TYPE_JSON), kept,
+		    len);
+		return;
+	}
 	e = runs_get(&app->runs, req->arena, id, &run, &arts, &n);
 	if (e == GT_ERR_IO) {
 		arts = NULL;
@@ -313,6 +320,14 @@ ctl_runs_get(void *ctx, struct request *req, struct response *resp)
 	}
 	jw_array_close(w);
 	jw_object_close(w);
+
+	/*
+	 * A finished run and its artifacts never change again (the runner
+	 * has ended before the run is finished), so its answer is kept;
+	 * not when the artifacts could not be read.
+	 */
+	if (e == GT_OK && run_status_finished(run.status) && !resp->body.oom)
+		memo_put(app->finished, id, resp->body.data, resp->body.len);
 }
 
 /* ------------------------------------------------------------------ */

@@ -887,6 +887,54 @@ START_TEST(test_artifacts_are_listed_and_downloaded)
 }
 END_TEST
 
+/*
+ * A finished run's answer is kept by each worker: every poll of it, on
+ * whichever worker, must be the same bytes as the first, with its own
+ * request id.
+ */
+START_TEST(test_finished_run_answers_are_the_same_each_time)
+{
+	struct answer	 a, first;
+	json_object	*o;
+	char		 id[64], path[256], first_rid[128];
+	int		 i;
+
+	create_ok(repo_for("Finished"), 3, id, sizeof(id));
+	plant(id, "log.txt", "done\n", 5);
+	snprintf(path, sizeof(path), "/api/runs/%s/cancel", id);
+	http_as(client_operator_token, "POST", path, NULL, NULL, &a);
+	ck_assert_int_eq(a.status, 202);
+	answer_free(&a);
+
+	get_run(id, &first);
+	ck_assert_int_eq(first.status, 200);
+	o = answer_json(&first);
+	ck_assert_pstr_eq(json_str_at(o, "status"), "cancelled");
+	ck_assert_uint_eq(json_object_array_length(json_at(o, "artifacts")),
+	    1);
+	ck_assert_pstr_eq(json_str_at(json_object_array_get_idx(json_at(o,
+	    "artifacts"), 0), "name"), "log.txt");
+	json_object_put(o);
+	ck_assert_ptr_nonnull(answer_header(&first, "X-Request-Id"));
+	snprintf(first_rid, sizeof(first_rid), "%s",
+	    answer_header(&first, "X-Request-Id"));
+
+	/* More polls than workers: some worker answers twice. */
+	for (i = 0; i < 16; i++) {
+		get_run(id, &a);
+		ck_assert_int_eq(a.status, 200);
+		ck_assert_uint_eq(a.len, first.len);
+		ck_assert(memcmp(a.body, first.body, a.len) == 0);
+		ck_assert_pstr_eq(answer_header(&a, "Content-Type"),
+		    "application/json; charset=utf-8");
+		ck_assert_pstr_ne(answer_header(&a, "X-Request-Id"),
+		    first_rid);
+		answer_free(&a);
+	}
+	answer_free(&first);
+}
+END_TEST
+
 START_TEST(test_artifact_names_that_could_escape_are_400)
 {
 	static const char *const names[] = {
@@ -951,6 +999,7 @@ runs_suite(void)
 
 	tcase_set_timeout(files, 60);
 	tcase_add_test(files, test_artifacts_are_listed_and_downloaded);
+	tcase_add_test(files, test_finished_run_answers_are_the_same_each_time);
 	tcase_add_test(files, test_artifact_names_that_could_escape_are_400);
 	suite_add_tcase(s, files);
 	return s;
