@@ -7,6 +7,17 @@
  * is answered, never in the middle of one.  The socket is non-blocking:
  * when another worker wins the race for a connection, libfcgi's accept
  * fails with EAGAIN and this worker simply waits again.
+ *
+ * nginx keeps connections to the pool open between requests
+ * (FCGI_KEEP_CONN, FastCGI 1.0, section 5.1), but opens one for every
+ * request it has in flight.  A worker that kept a single connection
+ * would have to drop it whenever a new one waited, which under load is
+ * at every request.  So a worker holds up to WORKER_CONNS connections,
+ * each with its own libfcgi request, waits on all of them and on the
+ * listener at once, and serves whichever brings a request; it still
+ * serves one request at a time.  A new connection that finds every slot
+ * taken replaces an idle one, so idle connections never shut a worker
+ * off from new ones.
  */
 #include <config.h>
 
@@ -38,6 +49,7 @@
 
 #define FILE_CHUNK	65536
 #define REQUEST_ID_MAX	64
+#define WORKER_CONNS	8	/* connections a worker keeps open */
 
 static volatile sig_atomic_t	 stopping;
 
@@ -259,20 +271,34 @@ setup_signals(sigset_t *waitmask)
 	return 0;
 }
 
+/* The index of a slot without a connection, or -1. */
+static int
+free_slot(const FCGX_Request *fr)
+{
+	int	 i;
+
+	for (i = 0; i < WORKER_CONNS; i++)
+		if (fr[i].ipcFd < 0)
+			return i;
+	return -1;
+}
+
 int
 fcgi_worker_run(int listen_fd, struct app *app, long max_requests,
     pid_t supervisor)
 {
-	FCGX_Request	 fr;
+	FCGX_Request	 fr[WORKER_CONNS];
 	struct arena	*arena = NULL;
 	struct response	 resp;
-	struct pollfd	 pfd[2];	/* the listener, a kept connection */
+	struct pollfd	 pfd[1 + WORKER_CONNS]; /* the listener, then kept */
+	int		 slot_of[1 + WORKER_CONNS];
 	sigset_t	 waitmask;
 	struct served	 done;
 	struct sentry	*sentry = NULL;
 	char		 msg[256];
 	long		 served = 0;
-	int		 flags, rc = 1;
+	int		 flags, rc = 1, inited = 0, i, k, n, slot;
+	unsigned int	 turn = 0;
 
 	/* metrics.h counts routes by index, up to its bound. */
 	assert(app->dispatch.nroutes <= METRICS_ROUTES_MAX);
@@ -295,26 +321,30 @@ fcgi_worker_run(int listen_fd, struct app *app, long max_requests,
 
 	if ((flags = fcntl(listen_fd, F_GETFL)) == -1 ||
 	    fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) == -1 ||
-	    FCGX_Init() != 0 ||
-	    FCGX_InitRequest(&fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0 ||
-	    (arena = arena_new()) == NULL ||
-	    (sentry = sentry_new(app->cfg, "worker")) == NULL) {
-		log_event(LOG_ERROR, "worker_setup_failed", NULL);
-		goto out_free;
-	}
+	    FCGX_Init() != 0)
+		goto out_setup;
+	for (inited = 0; inited < WORKER_CONNS; inited++)
+		if (FCGX_InitRequest(&fr[inited], listen_fd,
+		    FCGI_FAIL_ACCEPT_ON_INTR) != 0)
+			goto out_setup;
+	if ((arena = arena_new()) == NULL ||
+	    (sentry = sentry_new(app->cfg, "worker")) == NULL)
+		goto out_setup;
 
 	pfd[0].fd = listen_fd;
-	pfd[0].events = pfd[1].events = POLLIN;
 	while (!stopping && (max_requests == 0 || served < max_requests)) {
-		/*
-		 * A connection nginx asked to keep (FCGI_KEEP_CONN, FastCGI
-		 * 1.0, section 5.1) may bring this worker's next request, and
-		 * libfcgi reads from it alone until it closes: wait on it as
-		 * well as on the listener.
-		 */
-		pfd[0].revents = pfd[1].revents = 0;
-		pfd[1].fd = fr.ipcFd;
-		if (ppoll(pfd, fr.ipcFd >= 0 ? 2 : 1, NULL, &waitmask) == -1) {
+		n = 0;
+		pfd[n].events = POLLIN;
+		pfd[n++].revents = 0;
+		for (i = 0; i < WORKER_CONNS; i++) {
+			if (fr[i].ipcFd < 0)
+				continue;
+			pfd[n].fd = fr[i].ipcFd;
+			pfd[n].events = POLLIN;
+			pfd[n].revents = 0;
+			slot_of[n++] = i;
+		}
+		if (ppoll(pfd, (nfds_t)n, NULL, &waitmask) == -1) {
 			if (errno == EINTR)
 				continue;
 			log_event(LOG_ERROR, "worker_poll_failed", "error",
@@ -332,19 +362,37 @@ fcgi_worker_run(int listen_fd, struct app *app, long max_requests,
 		}
 
 		/*
-		 * A new connection waits while the kept one is idle: another
-		 * of nginx's processes needs a worker.  The kept connection is
-		 * closed, so that idle kept connections can never hold every
-		 * worker; nginx sends a request again that met a kept
-		 * connection closed.
+		 * A kept connection with a request (or closed by nginx), taken
+		 * in turn so that none waits behind the others for long;
+		 * otherwise the new connection, in a free slot or in place of
+		 * an idle kept one.
 		 */
-		if (fr.ipcFd >= 0 && pfd[1].revents == 0 &&
-		    (pfd[0].revents & POLLIN))
-			FCGX_Free(&fr, 1);
-		if (FCGX_Accept_r(&fr) < 0)
+		slot = -1;
+		for (k = 0; k < n - 1 && slot == -1; k++) {
+			i = 1 + (int)((turn + (unsigned int)k) %
+			    (unsigned int)(n - 1));
+			if (pfd[i].revents != 0)
+				slot = slot_of[i];
+		}
+		turn++;
+		if (slot == -1) {
+			if (!(pfd[0].revents & POLLIN))
+				continue;
+			if ((slot = free_slot(fr)) == -1) {
+				slot = slot_of[1 + (int)(turn % (unsigned int)
+				    (n - 1))];
+				FCGX_Free(&fr[slot], 1);
+			}
+		}
+		/*
+		 * The request on the slot's kept connection, or on a new one
+		 * when it has none; libfcgi also takes a new one when the
+		 * kept connection turns out closed.
+		 */
+		if (FCGX_Accept_r(&fr[slot]) < 0)
 			continue;
-		serve(&fr, app, arena, &resp, &done);
-		FCGX_Finish_r(&fr);
+		serve(&fr[slot], app, arena, &resp, &done);
+		FCGX_Finish_r(&fr[slot]);
 		served++;
 
 		/*
@@ -360,10 +408,13 @@ fcgi_worker_run(int listen_fd, struct app *app, long max_requests,
 		}
 	}
 	rc = 0;
+	goto out_finish;
 
+out_setup:
+	log_event(LOG_ERROR, "worker_setup_failed", NULL);
 out_finish:
-	FCGX_Free(&fr, 1);
-out_free:
+	for (i = 0; i < inited; i++)
+		FCGX_Free(&fr[i], 1);
 	sentry_free(sentry);
 	arena_free(arena);
 	resp_free(&resp);
