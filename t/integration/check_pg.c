@@ -370,6 +370,90 @@ START_TEST(test_connection_sets_statement_timeout_and_name)
 }
 END_TEST
 
+/*
+ * No JIT and no parallel workers for the service's short statements;
+ * options the conninfo gives win over those, not over the timeout.  The
+ * test's conninfo is in key=value form (t/stack.sh writes it so).
+ */
+START_TEST(test_connection_settings_and_given_options)
+{
+	struct pgconn	*pc = handle(db_url, 1234);
+	char		*v, url[1024];
+
+	v = value(pc, "SHOW jit");
+	ck_assert_str_eq(v, "off");
+	free(v);
+	v = value(pc, "SHOW max_parallel_workers_per_gather");
+	ck_assert_str_eq(v, "0");
+	free(v);
+	pgconn_free(pc);
+
+	ck_assert_ptr_null(strstr(db_url, "options"));
+	snprintf(url, sizeof(url), "%s options='-c jit=on -c work_mem=7MB "
+	    "-c statement_timeout=1'", db_url);
+	pc = handle(url, 1234);
+	v = value(pc, "SHOW jit");
+	ck_assert_str_eq(v, "on");
+	free(v);
+	v = value(pc, "SHOW work_mem");
+	ck_assert_str_eq(v, "7MB");
+	free(v);
+	v = value(pc, "SHOW statement_timeout");
+	ck_assert_str_eq(v, "1234ms");
+	free(v);
+	pgconn_free(pc);
+}
+END_TEST
+
+/*
+ * A statement is prepared once per connection: a second run of the same
+ * text executes the prepared one, and a connection opened again prepares
+ * it again.
+ */
+START_TEST(test_statements_are_prepared_once_per_connection)
+{
+	static const char	 sql[] = "SELECT $1::int * 2";
+	struct pgconn		*pc = handle(db_url, 5000);
+	const char *const	 params[] = { "21" };
+	PGresult		*res;
+	char			*v;
+	int			 i;
+
+	for (i = 0; i < 3; i++) {
+		res = pgconn_exec(pc, sql, 1, params, 5000);
+		ck_assert_ptr_nonnull(res);
+		ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+		ck_assert_str_eq(PQgetvalue(res, 0, 0), "42");
+		PQclear(res);
+	}
+	v = value(pc, "SELECT count(*) FROM pg_prepared_statements "
+	    "WHERE statement = 'SELECT $1::int * 2'");
+	ck_assert_str_eq(v, "1");
+	free(v);
+
+	pgconn_reset(pc);
+	res = pgconn_exec(pc, sql, 1, params, 5000);
+	ck_assert_ptr_nonnull(res);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), "42");
+	PQclear(res);
+	v = value(pc, "SELECT count(*) FROM pg_prepared_statements "
+	    "WHERE statement = 'SELECT $1::int * 2'");
+	ck_assert_str_eq(v, "1");
+	free(v);
+
+	/* A statement the server refuses to prepare still gets its error. */
+	res = pgconn_exec(pc, "SELECT no_such_column", 0, NULL, 5000);
+	ck_assert_ptr_nonnull(res);
+	ck_assert_int_eq(PQresultStatus(res), PGRES_FATAL_ERROR);
+	ck_assert_str_eq(PQresultErrorField(res, PG_DIAG_SQLSTATE), "42703");
+	PQclear(res);
+	v = value(pc, "SELECT 'still good'");
+	ck_assert_str_eq(v, "still good");
+	free(v);
+	pgconn_free(pc);
+}
+END_TEST
+
 START_TEST(test_get_returns_the_open_connection)
 {
 	struct pgconn	*pc = handle(db_url, 5000);
@@ -647,6 +731,8 @@ pg_suite(void)
 	tcase_add_test(tc, test_exec_sends_null_parameters_as_sql_null);
 	tcase_add_test(tc, test_statement_error_returns_fatal_result);
 	tcase_add_test(tc, test_connection_sets_statement_timeout_and_name);
+	tcase_add_test(tc, test_connection_settings_and_given_options);
+	tcase_add_test(tc, test_statements_are_prepared_once_per_connection);
 	tcase_add_test(tc, test_get_returns_the_open_connection);
 	tcase_add_test(tc, test_statement_timeout_cancels_on_the_server);
 	tcase_add_test(tc, test_free_accepts_null);
