@@ -10,6 +10,9 @@
 --   BENCH_WEBHOOK   a file of "delivery signature body" lines (made by
 --                   routes_webhook.py): POST /api/github/webhook, each
 --                   thread sending its own lines in turn
+--   BENCH_DELAY_MS  when set: each connection waits this long before each
+--                   request, which paces the whole run at a fixed rate
+--                   (connections * 1000 / delay requests a second at most)
 --
 -- Otherwise wrk's own URL is asked for.  done() prints one line,
 -- "RESULT rps p50_ms p99_ms requests bad wrapped", bad counting socket
@@ -24,7 +27,7 @@ function setup(thread)
 end
 
 local mode = "plain"
-local token, items, n, next_item, counter, nthreads
+local token, items, n, next_item, counter, nthreads, pause
 wrapped = 0
 
 local function read_lines(path, keep)
@@ -41,6 +44,7 @@ end
 
 function init(args)
 	token = os.getenv("BENCH_TOKEN")
+	pause = tonumber(os.getenv("BENCH_DELAY_MS") or "")
 	nthreads = tonumber(os.getenv("BENCH_THREADS") or "1")
 	counter = 0
 	if os.getenv("BENCH_IDS") then
@@ -99,6 +103,12 @@ function request()
 		}, body)
 	end
 	return wrk.format(nil, nil, auth({}))
+end
+
+if os.getenv("BENCH_DELAY_MS") then
+	function delay()
+		return pause
+	end
 end
 
 function done(summary, latency, requests)

@@ -7,8 +7,12 @@
 #       [--duration SECONDS] [--connections N] [--threads N] [--runs N]
 #       [--keep]
 #
-# Starts a stack of its own (t/stack.sh, in D, default a new temporary
-# folder removed at the end; ports P to P+5, default 19580), fills the
+# Unless --bindir names a build, it first builds an optimized copy of the
+# source tree (-O2, no coverage: what a package builds) in D/build.  It
+# starts a stack of its own on that build (t/stack.sh, in D, default a new
+# temporary folder removed at the end; ports P to P+5, default 19580),
+# with nginx keeping its FastCGI connections as the production site does,
+# fills the
 # runs table like t/bench/analytics.sh (10 000 runs, then up to --runs,
 # default 1 000 000), then drives each route with wrk
 # (default 10 s, 16 connections, 2 threads) through the stack's nginx.
@@ -23,10 +27,11 @@
 #            the two creations a plain INSERT into runs, which is less
 #            than the route's statement does
 #
-# It prints one table (requests a second, p50, p99, and the share of its
-# limit the route reaches), the resident memory of the pool at rest and
-# after the load, and the list and analytics routes at 10 000 and at
-# 1 000 000 runs, one request at a time.
+# It prints one table (requests a second, p50, p99, the share of its
+# limit the route reaches, and for the read routes the p99 at half the
+# rate the route reached, paced), the resident memory of the pool at rest
+# and after a million requests, and the list and analytics routes at
+# 10 000 and at 1 000 000 runs, one request at a time.
 #
 # It prints figures; it is not a test and make check does not run it.
 # Needs wrk (installed with apt-get when missing), pgbench,
@@ -49,6 +54,8 @@ readonly WEBHOOK_BODIES=20000	# more than the webhook answers in a run
 readonly COLD_IDS=200000	# idem for GET /api/runs/:id
 readonly SERIAL_SECONDS=3	# each route, one connection, in the size table
 readonly DEEP_PAGE=40000	# with limit=25: the last page at 1 000 000 runs
+readonly MIDDLE_PAGE=20000	# the page farthest from either end
+readonly SOAK_REQUESTS=1000000	# served before the memory is read
 
 die() { printf 'routes.sh: %s\n' "$*" >&2; exit 1; }
 note() { printf '%s %s\n' "$(date -u +%T)" "$*" >&2; }
@@ -71,7 +78,6 @@ done
 for n in "$duration" "$connections" "$threads"; do
 	[[ "$n" =~ ^[1-9][0-9]*$ ]] || die "--duration, --connections and --threads are counts"
 done
-bindir=${bindir:-$srcdir}
 bench=$srcdir/t/bench
 
 if ! command -v wrk >/dev/null; then
@@ -89,6 +95,23 @@ if [[ -z "$dir" ]]; then
 fi
 mkdir -p "$dir"
 work=$dir/bench
+
+# The optimized copy: the files git knows of (committed or not, but not
+# ignored), so that a tree configured for coverage is not disturbed.
+if [[ -z "$bindir" ]]; then
+	note "building an optimized copy in $dir/build"
+	git -C "$srcdir" rev-parse --git-dir >/dev/null 2>&1 ||
+		die "$srcdir is not a git checkout: build it and give --bindir"
+	rm -rf "$dir/build"
+	mkdir -p "$dir/build"
+	(cd "$srcdir" && git ls-files -co --exclude-standard -z |
+	    tar --null -T - -cf -) | tar -xf - -C "$dir/build"
+	(cd "$dir/build" && autoreconf -fi && ./configure CFLAGS='-O2 -g' &&
+	    make -j2) >"$dir/build.log" 2>&1 ||
+		die "the optimized build failed; see $dir/build.log"
+	srcdir=$dir/build
+	bindir=$dir/build
+fi
 static_port=$((port_base + 5))
 started=$SECONDS
 
@@ -130,29 +153,32 @@ sql() {
 # ---------------------------------------------------------------------------
 # Memory
 
-# Prints "WORKERS_KB TOTAL_KB": the mean resident size of a worker, and of
-# the supervisor and its workers together (VmRSS; pages shared after the
-# fork are counted in each).
+# Prints "MEAN_KB MAX_KB TOTAL_KB COUNT": the mean and the largest
+# resident size of a worker, and that of the supervisor and its workers
+# together (VmRSS; pages shared after the fork are counted in each), and
+# how many workers there are.
 pool_rss() {
-	local sup pid rss total=0 workers=0 count=0
+	local sup pid rss total=0 workers=0 count=0 max=0
 
 	sup=$(bash "$stack" pool-pid "$dir")
 	total=$(awk '/^VmRSS:/ { print $2 }' "/proc/$sup/status")
 	for pid in $(ps -o pid= --ppid "$sup"); do
 		rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) || continue
 		workers=$((workers + rss))
+		((rss <= max)) || max=$rss
 		count=$((count + 1))
 		total=$((total + rss))
 	done
 	((count > 0)) || die "the pool has no workers"
-	echo "$((workers / count)) $total $count"
+	echo "$((workers / count)) $max $total $count"
 }
 
 # ---------------------------------------------------------------------------
 # Data
 
 # fill N FROM TO: N finished runs created evenly over [FROM, TO), shaped as
-# analytics.sh makes them; then VACUUM ANALYZE.
+# analytics.sh makes them; then VACUUM ANALYZE, and the kept counts moved
+# as the dispatcher would within a minute (sql/004_run_counts.sql).
 fill() {
 	sql -v n="$1" -v lo="$2" -v hi="$3" <<'EOF'
 INSERT INTO runs (repo, target_type, target_number, instruction, status,
@@ -170,6 +196,7 @@ FROM generate_series(0::bigint, :n - 1) AS g (i),
         (:'hi'::timestamptz - :'lo'::timestamptz) * i / :n AS c,
         CASE WHEN i % 4 < 3 THEN 'succeeded' ELSE 'failed' END AS st) AS x;
 VACUUM ANALYZE runs;
+SELECT run_counts_refresh();
 EOF
 }
 
@@ -196,6 +223,21 @@ wrk_run() {
 	    -s "$bench/routes.lua" "$url") || die "wrk failed on $url"
 	grep '^RESULT ' <<<"$out" | cut -d' ' -f2- ||
 		die "wrk printed no result for $url: $out"
+}
+
+# paced_run URL RATE: the route at about half RATE, paced by wrk's delay
+# (each connection waits a fixed number of milliseconds before each
+# request), for the latency a route shows when it is not saturated.
+paced_run() {
+	local url=$1 half c d
+
+	half=$(awk -v r="$2" 'BEGIN { printf "%d", r / 2 }')
+	((half > 0)) || { echo "0 0 0 0 0 0"; return; }
+	# Enough connections for whole milliseconds of delay, 5 at least.
+	c=$(awk -v r="$half" 'BEGIN { c = int(r * 5 / 1000 + 0.5); print c < 1 ? 1 : c }')
+	d=$(awk -v r="$half" -v c="$c" 'BEGIN { d = int(c * 1000 / r + 0.5); print d < 1 ? 1 : d }')
+	((c >= threads)) || c=$threads
+	BENCH_DELAY_MS=$d wrk_run "$url" "$c" "$threads"
 }
 
 # pgbench_run NAME SCRIPT_TEXT: the statement at the same concurrency; p50
@@ -274,28 +316,38 @@ EOF
 
 rows=()
 
-# row ROUTE RESULT LIMIT_NAME LIMIT_RESULT
+# row ROUTE RESULT LIMIT_NAME LIMIT_RESULT [PACED_RESULT]
 row() {
-	rows+=("$1|$2|$3|$4")
+	rows+=("$1|$2|$3|$4|${5:-}")
+	total_requests=$((total_requests + $(cut -d' ' -f4 <<<"$2")))
 }
+total_requests=0
 
 print_table() {
-	local r route res lname lres rps p50 p99 n bad wrap lrps
+	local r route res lname lres pres rps p50 p99 n bad wrap lrps paced
 
-	printf '\n%-34s %9s %8s %8s %6s  %-28s %9s %8s %6s\n' route 'req/s' \
-	    'p50 ms' 'p99 ms' bad limit 'req/s' 'p99 ms' 'share'
+	printf '\n%-34s %9s %8s %8s %6s  %-28s %9s %8s %6s  %s\n' route 'req/s' \
+	    'p50 ms' 'p99 ms' bad limit 'req/s' 'p99 ms' 'share' \
+	    'paced at half: req/s, p99 ms'
 	for r in "${rows[@]}"; do
-		IFS='|' read -r route res lname lres <<<"$r"
+		IFS='|' read -r route res lname lres pres <<<"$r"
 		read -r rps p50 p99 n bad wrap <<<"$res"
+		paced=''
+		if [[ -n "$pres" ]]; then
+			read -r prps _ pp99 _ pbad _ <<<"$pres"
+			paced=$(printf '%7.0f %8.2f' "$prps" "$pp99")
+			((pbad == 0)) || paced+=" ($pbad bad)"
+		fi
 		if [[ -n "$lres" ]]; then
 			read -r lrps _ lp99 _ <<<"$lres"
-			printf '%-34s %9.0f %8.2f %8.2f %6d  %-28s %9.0f %8.2f %5.1f%%\n' \
+			printf '%-34s %9.0f %8.2f %8.2f %6d  %-28s %9.0f %8.2f %5.1f%%  %s\n' \
 			    "$route" "$rps" "$p50" "$p99" "$bad" "$lname" "$lrps" \
 			    "$lp99" "$(awk -v a="$rps" -v b="$lrps" \
-			    'BEGIN { print 100 * a / b }')"
+			    'BEGIN { print 100 * a / b }')" "$paced"
 		else
-			printf '%-34s %9.0f %8.2f %8.2f %6d  %-28s\n' "$route" \
-			    "$rps" "$p50" "$p99" "$bad" "$lname"
+			printf '%-34s %9.0f %8.2f %8.2f %6d  %-28s %9s %8s %6s  %s\n' \
+			    "$route" "$rps" "$p50" "$p99" "$bad" "$lname" '' '' '' \
+			    "$paced"
 		fi
 		((wrap == 0)) || printf '    (%s: its ids or bodies wrapped %d times)\n' \
 		    "$route" "$wrap"
@@ -309,6 +361,7 @@ size_paths() {
 	local total=$1
 
 	printf '%s\n' '/api/runs?page=1&limit=25' \
+	    "/api/runs?page=$((total / 50))&limit=25" \
 	    "/api/runs?page=$((total / 25))&limit=25" '/api/analytics?days=30'
 }
 
@@ -328,7 +381,7 @@ size_measure() {
 # ---------------------------------------------------------------------------
 # Run
 
-read -r rest_worker rest_total nworkers <<<"$(pool_rss)"
+read -r rest_worker rest_max rest_total nworkers <<<"$(pool_rss)"
 
 note "filling 10 000 runs, 1 000 of them in the last 30 days"
 in_window 1000
@@ -362,10 +415,16 @@ columns=$(sed -n '/#define PGROW_RUN_COLUMNS/,/^$/p' \
 
 export BENCH_TOKEN=$GT_OPERATOR_TOKEN
 
+# The first field of a driver's line: its rate.
+rate_of() {
+	cut -d' ' -f1 <<<"$1"
+}
+
 note "GET /health"
-row 'GET /health' "$(wrk_run "$GT_URL/health")" \
-    'nginx, same bytes' \
-    "$(wrk_run "http://127.0.0.1:$static_port/health")"
+res=$(wrk_run "$GT_URL/health")
+row 'GET /health' "$res" 'nginx, same bytes' \
+    "$(wrk_run "http://127.0.0.1:$static_port/health")" \
+    "$(paced_run "$GT_URL/health" "$(rate_of "$res")")"
 
 note "GET /health through the production site (TLS, keep-alive)"
 bash "$stack" nginx-tls-start "$dir" --api-rate 100000 --api-burst 100000 \
@@ -379,7 +438,8 @@ curl -sf -o /dev/null -H "Authorization: Bearer $GT_OPERATOR_TOKEN" \
     "$GT_URL/api/runs/$run_id"
 warm=$(wrk_run "$GT_URL/api/runs/$run_id")
 row 'GET /api/runs/:id warm' "$warm" 'nginx, same bytes' \
-    "$(wrk_run "http://127.0.0.1:$static_port/api/runs/$run_id")"
+    "$(wrk_run "http://127.0.0.1:$static_port/api/runs/$run_id")" \
+    "$(paced_run "$GT_URL/api/runs/$run_id" "$(rate_of "$warm")")"
 row '' "$warm" "redis HGET gt:run:<id>" \
     "$(redis_run "gt:run:$run_id" json)"
 
@@ -388,9 +448,11 @@ redis-cli -p "$redis_port" FLUSHALL >/dev/null
 cold=$(BENCH_IDS=$work/ids wrk_run "$GT_URL/api/runs/x")
 # Each miss writes one entry: the entries after the run are its misses.
 cold_misses=$(redis-cli -p "$redis_port" --scan --pattern 'gt:run:*' | wc -l)
-row 'GET /api/runs/:id cold' "$cold" 'pgbench SELECT by id' \
-    "$(pgbench_run get "\\set n random(1, $nids)
-SELECT $columns FROM runs WHERE id = (SELECT id FROM bench_ids WHERE n = :n);")"
+cold_pg=$(pgbench_run get "\\set n random(1, $nids)
+SELECT $columns FROM runs WHERE id = (SELECT id FROM bench_ids WHERE n = :n);")
+redis-cli -p "$redis_port" FLUSHALL >/dev/null
+row 'GET /api/runs/:id cold' "$cold" 'pgbench SELECT by id' "$cold_pg" \
+    "$(BENCH_IDS=$work/ids paced_run "$GT_URL/api/runs/x" "$(rate_of "$cold")")"
 
 # The macro sits between two literals: put its text back in.
 list_sql=$(python3 - "$srcdir/lib/infra/run_store_pg.c" "$columns" <<'EOF'
@@ -410,14 +472,19 @@ list_stmt() {
 }
 
 note "GET /api/runs first page"
-row 'GET /api/runs page 1' \
-    "$(wrk_run "$GT_URL/api/runs?page=1&limit=25")" 'pgbench list statement' \
-    "$(pgbench_run list1 "$(list_stmt 0)")"
-note "GET /api/runs deep page"
-row "GET /api/runs page $DEEP_PAGE" \
-    "$(wrk_run "$GT_URL/api/runs?page=$DEEP_PAGE&limit=25")" \
-    'pgbench list statement' \
-    "$(pgbench_run listdeep "$(list_stmt $(((DEEP_PAGE - 1) * 25)))")"
+res=$(wrk_run "$GT_URL/api/runs?page=1&limit=25")
+row 'GET /api/runs page 1' "$res" 'pgbench list statement' \
+    "$(pgbench_run list1 "$(list_stmt 0)")" \
+    "$(paced_run "$GT_URL/api/runs?page=1&limit=25" "$(rate_of "$res")")"
+note "GET /api/runs deep pages"
+res=$(wrk_run "$GT_URL/api/runs?page=$DEEP_PAGE&limit=25")
+row "GET /api/runs page $DEEP_PAGE" "$res" 'pgbench list statement' \
+    "$(pgbench_run listdeep "$(list_stmt $(((DEEP_PAGE - 1) * 25)))")" \
+    "$(paced_run "$GT_URL/api/runs?page=$DEEP_PAGE&limit=25" "$(rate_of "$res")")"
+res=$(wrk_run "$GT_URL/api/runs?page=$MIDDLE_PAGE&limit=25")
+row "GET /api/runs page $MIDDLE_PAGE" "$res" 'pgbench list statement' \
+    "$(pgbench_run listmid "$(list_stmt $(((MIDDLE_PAGE - 1) * 25)))")" \
+    "$(paced_run "$GT_URL/api/runs?page=$MIDDLE_PAGE&limit=25" "$(rate_of "$res")")"
 
 # The analytics statement over the route's window (days=30: from 00:00 UTC
 # 29 days ago), the third parameter as analytics.sh gives it.
@@ -435,9 +502,10 @@ analytics_sql=${analytics_sql//\$2::timestamptz/now()}
 analytics_sql="${analytics_sql//\$3::bigint/10};"
 
 note "GET /api/analytics"
-row 'GET /api/analytics?days=30' \
-    "$(wrk_run "$GT_URL/api/analytics?days=30")" 'pgbench analytics statement' \
-    "$(pgbench_run analytics "$analytics_sql")"
+res=$(wrk_run "$GT_URL/api/analytics?days=30")
+row 'GET /api/analytics?days=30' "$res" 'pgbench analytics statement' \
+    "$(pgbench_run analytics "$analytics_sql")" \
+    "$(paced_run "$GT_URL/api/analytics?days=30" "$(rate_of "$res")")"
 
 insert_stmt="\\set k random(1, 2000000000)
 INSERT INTO runs (repo, target_type, target_number, instruction, source,
@@ -457,7 +525,32 @@ note "GET /api/analytics after the POST rows"
 row 'GET /api/analytics, after the POSTs' \
     "$(wrk_run "$GT_URL/api/analytics?days=30")" '' ''
 
-read -r load_worker load_total _ <<<"$(pool_rss)"
+# The requests the pool has served since it started, by its own count.
+served_requests() {
+	curl -sf "$GT_URL/metrics" | awk '/^gittinkerer_http_requests_total/ { n += $NF }
+	    END { printf "%d\n", n }'
+}
+
+# Memory after a million requests: GET /api/runs/:id (warm) makes up the
+# difference, the resident sizes read halfway through it and at the end.
+served=$(served_requests)
+busy_worker=''
+while ((served < SOAK_REQUESTS)); do
+	soak_s=$(awk -v need=$((SOAK_REQUESTS - served)) -v r="$(rate_of "$warm")" \
+	    'BEGIN { s = int(need / r) + 2; print s > 300 ? 300 : s }')
+	note "GET /api/runs/:id for ${soak_s} s ($served requests served so far)"
+	wrk_run "$GT_URL/api/runs/$run_id" "$connections" "$threads" \
+	    "$soak_s" >"$work/soak" &
+	soak_pid=$!
+	sleep $((soak_s / 2))
+	[[ -n "$busy_worker" ]] ||
+		read -r busy_worker busy_max busy_total _ <<<"$(pool_rss)"
+	wait "$soak_pid" || die "the soak failed"
+	served=$(served_requests)
+done
+[[ -n "$busy_worker" ]] ||
+	read -r busy_worker busy_max busy_total _ <<<"$(pool_rss)"
+read -r load_worker load_max load_total _ <<<"$(pool_rss)"
 
 # ---------------------------------------------------------------------------
 # Report
@@ -471,14 +564,20 @@ printf '\ncold reads: %d requests over %d ids, %d cache misses (%.1f%%)\n' \
     "$cold_requests" "$nids" "$cold_misses" \
     "$(awk -v m="$cold_misses" -v n="$cold_requests" 'BEGIN { print 100 * m / n }')"
 
-printf '\npool memory (VmRSS): a worker %d KiB at rest, %d KiB after the load;' \
-    "$rest_worker" "$load_worker"
-printf ' the pool %d KiB at rest, %d KiB after\n' "$rest_total" "$load_total"
+printf '\npool memory (VmRSS, KiB; %d workers):\n' "$nworkers"
+printf '  %-34s %12s %12s %12s\n' '' 'worker, mean' 'worker, max' 'whole pool'
+printf '  %-34s %12d %12d %12d\n' 'at rest' "$rest_worker" "$rest_max" \
+    "$rest_total"
+printf '  %-34s %12d %12d %12d\n' 'under load' "$busy_worker" "$busy_max" \
+    "$busy_total"
+printf '  %-34s %12d %12d %12d\n' "after $served requests" "$load_worker" \
+    "$load_max" "$load_total"
 
 printf '\none request at a time, %d s each (p50 / p99 ms):\n' "$SERIAL_SECONDS"
 paste -d' ' <(printf '%s\n' "$size_small") <(printf '%s\n' "$size_large") |
     while read -r t1 path1 a50 a99 t2 path2 b50 b99; do
-	printf '  %-34s at %7d runs %7.2f / %7.2f   %-34s at %7d runs %7.2f / %7.2f\n' \
-	    "$path1" "$t1" "$a50" "$a99" "$path2" "$t2" "$b50" "$b99"
+	printf '  %-34s at %7d runs %7.2f / %7.2f   %-34s at %7d runs %7.2f / %7.2f   p50 x%.2f\n' \
+	    "$path1" "$t1" "$a50" "$a99" "$path2" "$t2" "$b50" "$b99" \
+	    "$(awk -v a="$a50" -v b="$b50" 'BEGIN { print b / a }')"
     done
 printf '\ntook %d s\n' "$((SECONDS - started))"
