@@ -241,16 +241,20 @@ paced_run() {
 }
 
 # pgbench_run NAME SCRIPT_TEXT: the statement at the same concurrency; p50
-# and p99 from pgbench's log of every transaction.
+# and p99 from pgbench's log of every transaction.  Like the service, it
+# prepares its statement and runs without JIT or parallel workers
+# (lib/infra/pg.c), so that both pay for the same plan.
+readonly PG_SESSION='-c jit=off -c max_parallel_workers_per_gather=0'
 pgbench_run() {
 	local name=$1 out tps count
 
 	rm -rf "$work/pgbench/$name"
 	mkdir -p "$work/pgbench/$name"
 	printf '%s\n' "$2" >"$work/pgbench/$name/script.sql"
-	out=$(cd "$work/pgbench/$name" && pgbench -n -c "$connections" \
-	    -j "$threads" -T "$duration" -l -f script.sql "$GT_DATABASE_URL" \
-	    2>&1) || die "pgbench $name failed: $out"
+	out=$(cd "$work/pgbench/$name" && PGOPTIONS=$PG_SESSION pgbench -n \
+	    -M prepared -c "$connections" -j "$threads" -T "$duration" -l \
+	    -f script.sql "$GT_DATABASE_URL" 2>&1) ||
+		die "pgbench $name failed: $out"
 	tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | head -n 1)
 	count=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
 	cat "$work/pgbench/$name"/pgbench_log.* | awk '{ print $3 / 1000 }' |
