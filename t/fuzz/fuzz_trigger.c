@@ -24,8 +24,13 @@ space(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/*
+ * A CR before a line's end is part of the line: "a\r\r\n" is the line
+ * "a\r" and a break, so the instruction may hold CR LF only when the body
+ * held CR CR LF.
+ */
 static void
-check_instruction(const char *s)
+check_instruction(const char *s, const char *body, size_t n)
 {
 	size_t	 len;
 
@@ -37,7 +42,8 @@ check_instruction(const char *s)
 	fuzz_require(utf8_valid(s, len), "an instruction is valid UTF-8");
 	fuzz_require(utf8_count(s, len) <= INSTRUCTION_MAX,
 	    "an instruction is within INSTRUCTION_MAX code points");
-	fuzz_require(strstr(s, "\r\n") == NULL,
+	fuzz_require(strstr(s, "\r\n") == NULL ||
+	    memmem(body, n, "\r\r\n", 3) != NULL,
 	    "an instruction has its CRLFs turned into LFs");
 }
 
@@ -66,7 +72,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 	    &instruction) == 0) {
 		fuzz_require(kind <= TRIGGER_CANCEL, "a known kind");
 		if (kind == TRIGGER_RUN)
-			check_instruction(instruction);
+			check_instruction(instruction, body, restlen);
 		else
 			fuzz_require(instruction == NULL,
 			    "no instruction without a run");
