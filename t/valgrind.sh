@@ -14,7 +14,8 @@
 # libcurl or OpenSSL keeps for the process's life, or a test's fixture
 # held by a static pointer) is not a leak and does not fail it; possible
 # leaks (pointers into a block's middle) are shown in the log but do not
-# fail either.  Each program's valgrind output is in
+# fail either.  A test case tagged no_valgrind is left out (see below).
+# Each program's valgrind output is in
 # B/t/valgrind.d/NAME.log.
 #
 # Exit status: 0 when every program passed, 1 otherwise.
@@ -47,7 +48,10 @@ logs=$builddir/t/valgrind.d
 rm -rf "$logs"
 mkdir -p "$logs"
 
-export CK_FORK=no GT_SRCDIR=$srcdir GT_BUILDDIR=$builddir
+# A test case tagged no_valgrind does what valgrind forbids (changing the
+# descriptors' hard limit, in the spawner's test) and is left out here.
+export CK_FORK=no CK_EXCLUDE_TAGS=no_valgrind
+export GT_SRCDIR=$srcdir GT_BUILDDIR=$builddir
 passed=0
 failed=0
 start=$SECONDS
