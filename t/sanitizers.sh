@@ -82,18 +82,28 @@ fi
 say "built in $((SECONDS - start))s"
 
 # abort_on_error is left off: a report then exits with the sanitizer's
-# exit code (1) instead of a core dump.  Leak checks need the stack
-# unwound by frame pointers, which --enable-sanitizers keeps.
-export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1:log_path=$reports/asan"
+# exit code (1) instead of a core dump.  LeakSanitizer reads ASAN_OPTIONS
+# in an ASan build, so its reports go to the same files.  Note:
+# strict_string_checks is not set, since it takes a strndup() of a buffer
+# without a NUL (legal, and done by the tests with OpenSSL's output) for
+# an overflow.
+export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=1:check_initialization_order=1:log_path=$reports/asan"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$reports/ubsan"
-export LSAN_OPTIONS="log_path=$reports/lsan"
 export GT_TEST_PORT_BASE=$port_base
+
+# ASan reserves terabytes of address space for its shadow memory at start,
+# which the runner's address-space limit (runner_max_memory_mb, RLIMIT_AS)
+# forbids: the dispatchers of the stack would see the instrumented example
+# runner abort at once.  The limit is lifted for this run only, through
+# the environment every program of the stack reads; check_spawner still
+# tests that the limit is applied, with runners that are shell scripts.
+export GITTINKERER_RUNNER_MAX_MEMORY_MB=0
 
 check_rc=0
 make -C "$tree" check >"$scratch/check.log" 2>&1 || check_rc=$?
-grep -E '^(PASS|FAIL|ERROR|XPASS|SKIP):|^# [A-Z]+:|^stack tests:' \
-    "$scratch/check.log" "$tree/t/stack-tests.sh.log" 2>/dev/null |
-	sed 's/^[^:]*://' | grep -vE '^(PASS):' | head -n 60
+grep -hE '^(FAIL|ERROR|XPASS):|^# (TOTAL|PASS|FAIL|ERROR):' \
+    "$tree/test-suite.log" 2>/dev/null
+grep -hE '^FAIL|^stack tests:' "$tree/t/stack-tests.sh.log" 2>/dev/null
 
 nreports=$(find "$reports" -type f | wc -l)
 if ((nreports > 0)); then
