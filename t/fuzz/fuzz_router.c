@@ -76,7 +76,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 
 	if (fuzz_first_line(data, n, &line, &rest, &restlen) == -1)
 		return 0;
-	target = line;
 	if ((target = strchr(line, ' ')) != NULL) {
 		*target++ = '\0';
 		method = line;
