@@ -48,8 +48,10 @@ logs=$builddir/t/valgrind.d
 rm -rf "$logs"
 mkdir -p "$logs"
 
-# A test case tagged no_valgrind does what valgrind forbids (changing the
-# descriptors' hard limit, in the spawner's test) and is left out here.
+# A test case tagged no_valgrind is left out here: it does what valgrind
+# forbids (changing the descriptors' hard limit, in the spawner's test),
+# or bounds delays in milliseconds that valgrind's slower fork and exec
+# exceed (the supervisor's backoff).
 export CK_FORK=no CK_EXCLUDE_TAGS=no_valgrind
 export GT_SRCDIR=$srcdir GT_BUILDDIR=$builddir
 passed=0
