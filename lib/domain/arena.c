@@ -34,7 +34,13 @@ block_new(size_t size)
 {
 	struct block	*b;
 
-	if (size > SIZE_MAX - sizeof(*b))
+	/*
+	 * No object may be larger than PTRDIFF_MAX bytes, or differences of
+	 * pointers into it would overflow (C11, 6.5.6).  Refusing here, not
+	 * in malloc(), also keeps an absurd size from a sanitizer's
+	 * allocator, which reports it as a bug instead of answering NULL.
+	 */
+	if (size > (size_t)PTRDIFF_MAX - sizeof(*b))
 		return NULL;
 	if ((b = malloc(sizeof(*b) + size)) == NULL)
 		return NULL;

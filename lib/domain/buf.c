@@ -45,14 +45,15 @@ grow(struct buf *b, size_t n)
 
 	if (b->oom)
 		return -1;
-	if (n > SIZE_MAX - b->len - 1)
+	/* At most PTRDIFF_MAX bytes, as for any object (see arena.c). */
+	if (n > (size_t)PTRDIFF_MAX - b->len - 1)
 		goto out_oom;
 	want = b->len + n + 1;
 	if (want <= b->cap)
 		return 0;
 	cap = b->cap ? b->cap : 256;
 	while (cap < want)
-		cap = cap > SIZE_MAX / 2 ? want : cap * 2;
+		cap = cap > (size_t)PTRDIFF_MAX / 2 ? want : cap * 2;
 	if ((p = realloc(b->data, cap)) == NULL)
 		goto out_oom;
 	b->data = p;

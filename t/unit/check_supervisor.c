@@ -860,15 +860,26 @@ supervisor_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, workers_share_the_socket_and_answer);
 	tcase_add_test(tc, first_load_failing_starts_nothing);
-	tcase_add_test(tc, crashing_worker_is_backed_off);
-	tcase_add_test(tc, backoff_resets_after_a_worker_lived_long);
-	tcase_add_test(tc, recycled_worker_is_replaced_at_once);
 	tcase_add_test(tc, sigterm_lets_the_request_in_hand_finish);
 	tcase_add_test(tc,
 	    worker_that_ignores_sigterm_is_killed_after_drain_timeout);
 	tcase_add_test(tc, sighup_starts_new_generation_before_stopping_old);
 	tcase_add_test(tc, failed_reload_keeps_old_workers);
 	tcase_add_test(tc, worker_starts_with_default_signals_and_empty_mask);
+	suite_add_tcase(s, tc);
+
+	/*
+	 * These bound the backoff's delays to a few hundred milliseconds,
+	 * which the slower fork and start of a worker under valgrind can
+	 * exceed: make check-valgrind leaves them out by their tag.
+	 */
+	tc = tcase_create("backoff");
+	tcase_set_tags(tc, "no_valgrind");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, crashing_worker_is_backed_off);
+	tcase_add_test(tc, backoff_resets_after_a_worker_lived_long);
+	tcase_add_test(tc, recycled_worker_is_replaced_at_once);
 	suite_add_tcase(s, tc);
 	return s;
 }
