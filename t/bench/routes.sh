@@ -541,7 +541,7 @@ served=$(served_requests)
 busy_worker=''
 while ((served < SOAK_REQUESTS)); do
 	soak_s=$(awk -v need=$((SOAK_REQUESTS - served)) -v r="$(rate_of "$warm")" \
-	    'BEGIN { s = int(need / r) + 2; print s > 300 ? 300 : s }')
+	    'BEGIN { s = int(need / r) + 2; print (s > 300 ? 300 : s) }')
 	note "GET /api/runs/:id for ${soak_s} s ($served requests served so far)"
 	wrk_run "$GT_URL/api/runs/$run_id" "$connections" "$threads" \
 	    "$soak_s" >"$work/soak" &
