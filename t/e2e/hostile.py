@@ -71,6 +71,7 @@ SECTIONS = [s for s in os.environ.get("GT_HOSTILE_SECTIONS", "").split(",")
 SLOW_P99_MS = 1000          # normal requests while the slow ones are held
 SLOW_OPEN_TIMEOUT = 90      # seconds to open every slow connection
 SLOW_HOLD = 12              # seconds the slow ones are held, at least
+WIDE_TIMEOUT = 10           # seconds to answer a delivery of 1.5M members
 PROD_HEADER_TIMEOUT = (8, 25)   # seconds: client_header_timeout 10s
 
 # Where a shell that ran one of the payloads would leave its mark.
@@ -1243,6 +1244,27 @@ def section_webhook():
         a = post_hook(body, sign(body), did, event=event)
         results.append(("signed, " + label, error_problem(
             a, 400, "validation_failed", field)))
+    # Wide objects: a signed delivery of 1.5 million members (18 MB) and
+    # a run of 6000 unknown members (64 KiB) are answered promptly.
+    wide = b"{" + b",".join(b"\"k%d\":0" % i for i in range(1500000)) + b"}"
+    t0 = time.monotonic()
+    a = post_hook(wide, sign(wide), "hostile-wide-%d" % base_id)
+    took = time.monotonic() - t0
+    why = success_problem(a, 200)
+    if not why and took > WIDE_TIMEOUT:
+        why = "answered after %.1f s" % took
+    note("webhook: a delivery of 1.5 million members answered in %.1f s" %
+         took)
+    results.append(("signed, 1.5 million members", why))
+    wide = b"{" + b",".join(b"\"k%d\":0" % i for i in range(6000)) + b"}"
+    t0 = time.monotonic()
+    a = http("POST", "/api/runs", wide, token=OPERATOR)
+    took = time.monotonic() - t0
+    why = error_problem(a, 400, "validation_failed", "k0")
+    if not why and took > 1:
+        why = "answered after %.1f s" % took
+    results.append(("a run of 6000 unknown members", why))
+
     body = delivery(repo, 100, "/gittinkerer " + big)
     a = post_hook(body, sign(body), "hostile-big-%d" % base_id)
     why = success_problem(a, 200)

@@ -417,6 +417,62 @@ START_TEST(similar_member_names_are_distinct)
 END_TEST
 
 /*
+ * An object of n members named "k0", "k1", ..., except that member
+ * again (when not -1) is named as member 0 is.  The caller frees it.
+ */
+static char *
+wide_object(size_t n, long again, size_t *lenp)
+{
+	char	*s;
+	size_t	 i, cap = 32 + n * 24, len = 0;
+
+	s = malloc(cap);
+	ck_assert_ptr_nonnull(s);
+	s[len++] = '{';
+	for (i = 0; i < n; i++)
+		len += (size_t)snprintf(s + len, cap - len, "%s\"k%zu\": %zu",
+		    i > 0 ? ", " : "", (long)i == again ? (size_t)0 : i, i);
+	s[len++] = '}';
+	s[len] = '\0';
+	*lenp = len;
+	return s;
+}
+
+START_TEST(repeated_name_past_the_first_members_is_refused)
+{
+	static const long	 where[] = { 16, 17, 100, 9999 };
+	size_t			 len, i;
+	char			*s;
+
+	for (i = 0; i < NELEM(where); i++) {
+		s = wide_object(10000, where[i], &len);
+		assert_refused(s, len, JSON_ERR_DUPLICATE, "a late repeat");
+		free(s);
+	}
+}
+END_TEST
+
+/*
+ * A million members: read in moments.  Comparing each name with every
+ * one before it would take hours, far beyond the test's time limit.
+ */
+START_TEST(object_of_a_million_members_is_read)
+{
+	struct json	*j;
+	enum json_error	 err = JSON_ERR_NOMEM;
+	size_t		 len;
+	char		*s;
+
+	s = wide_object(1000000, -1, &len);
+	j = json_parse(arena, s, len, &err);
+	ck_assert_msg(j != NULL, "refused: %s", json_error_name(err));
+	ck_assert_uint_eq(j->n, 1000000);
+	ck_assert_ptr_nonnull(json_get(j, "k999999"));
+	free(s);
+}
+END_TEST
+
+/*
  * Depth.
  */
 
@@ -756,6 +812,8 @@ json_suite(void)
 	tcase_add_loop_test(tc, duplicate_member_is_refused, 0,
 	    NELEM(duplicates));
 	tcase_add_test(tc, similar_member_names_are_distinct);
+	tcase_add_test(tc, repeated_name_past_the_first_members_is_refused);
+	tcase_add_test(tc, object_of_a_million_members_is_read);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("depth");
