@@ -26,6 +26,7 @@ struct parser {
 	const char	*p;
 	const char	*end;
 	enum json_error	 err;
+	size_t		 values;	/* nodes made so far */
 };
 
 static struct json	*parse_value(struct parser *, int depth);
@@ -52,6 +53,8 @@ node(struct parser *ps, enum json_type type)
 {
 	struct json	*j;
 
+	if (++ps->values > JSON_MAX_VALUES)
+		return fail(ps, JSON_ERR_TOO_MANY);
 	if ((j = arena_calloc(ps->arena, 1, sizeof(*j))) == NULL)
 		return fail(ps, JSON_ERR_NOMEM);
 	j->type = type;
@@ -449,6 +452,7 @@ json_parse(struct arena *arena, const char *text, size_t n,
 	ps.p = text;
 	ps.end = text + n;
 	ps.err = JSON_OK;
+	ps.values = 0;
 	root = parse_value(&ps, 0);
 	if (root != NULL) {
 		skip_ws(&ps);
@@ -492,6 +496,7 @@ json_error_name(enum json_error e)
 		[JSON_ERR_DUPLICATE] = "duplicate_key",
 		[JSON_ERR_DEPTH] = "too_deep",
 		[JSON_ERR_NOMEM] = "nomem",
+		[JSON_ERR_TOO_MANY] = "too_many_values",
 	};
 
 	if ((size_t)e >= sizeof(names) / sizeof(names[0]))

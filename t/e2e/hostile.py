@@ -71,7 +71,8 @@ SECTIONS = [s for s in os.environ.get("GT_HOSTILE_SECTIONS", "").split(",")
 SLOW_P99_MS = 1000          # normal requests while the slow ones are held
 SLOW_OPEN_TIMEOUT = 90      # seconds to open every slow connection
 SLOW_HOLD = 12              # seconds the slow ones are held, at least
-WIDE_TIMEOUT = 10           # seconds to answer a delivery of 1.5M members
+WIDE_TIMEOUT = 10           # seconds to answer a delivery of 1M values
+WORKER_RSS_MAX_KB = 400 * 1024  # a worker's memory after the largest body
 PROD_HEADER_TIMEOUT = (8, 25)   # seconds: client_header_timeout 10s
 
 # Where a shell that ran one of the payloads would leave its mark.
@@ -1127,6 +1128,25 @@ def post_hook(body, signature, delivery_id, event="issue_comment",
     return http("POST", "/api/github/webhook", body, headers=headers)
 
 
+def pool_worker_rss():
+    """The resident memory of each of the pool's workers, in KiB."""
+    with open(os.path.join(STACK_DIR, "run", "pool.pid")) as f:
+        pool = f.read().strip()
+    sizes = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                if f.read().rsplit(")", 1)[1].split()[1] != pool:
+                    continue
+            with open("/proc/%s/status" % pid) as f:
+                m = re.search(r"^VmRSS:\s+(\d+) kB", f.read(), re.M)
+            if m:
+                sizes.append(int(m.group(1)))
+        except (OSError, IndexError):
+            continue
+    return sizes
+
+
 def runs_of(repo):
     a = http("GET", "/api/runs?limit=100&repo=" + repo, token=OPERATOR)
     o = a.json() or {}
@@ -1244,18 +1264,30 @@ def section_webhook():
         a = post_hook(body, sign(body), did, event=event)
         results.append(("signed, " + label, error_problem(
             a, 400, "validation_failed", field)))
-    # Wide objects: a signed delivery of 1.5 million members (18 MB) and
-    # a run of 6000 unknown members (64 KiB) are answered promptly.
-    wide = b"{" + b",".join(b"\"k%d\":0" % i for i in range(1500000)) + b"}"
+    # Wide and many: a signed delivery of 999 999 members (12 MB; a
+    # million values with the object) is answered promptly; one of 25 MiB
+    # of zeros (12 million values) is refused, and no worker is left
+    # holding the memory a tree of them would take.
+    wide = b"{" + b",".join(b"\"k%d\":0" % i for i in range(999999)) + b"}"
     t0 = time.monotonic()
     a = post_hook(wide, sign(wide), "hostile-wide-%d" % base_id)
     took = time.monotonic() - t0
     why = success_problem(a, 200)
     if not why and took > WIDE_TIMEOUT:
         why = "answered after %.1f s" % took
-    note("webhook: a delivery of 1.5 million members answered in %.1f s" %
-         took)
-    results.append(("signed, 1.5 million members", why))
+    note("webhook: a delivery of 999 999 members answered in %.1f s" % took)
+    results.append(("signed, 999 999 members", why))
+    many = b"[" + b"0," * (12 * 1024 * 1024 - 1) + b"0]"
+    t0 = time.monotonic()
+    a = post_hook(many, sign(many), "hostile-many-%d" % base_id)
+    took = time.monotonic() - t0
+    rss = max(pool_worker_rss(), default=0)
+    note("webhook: 25 MiB of zeros refused in %.1f s; the largest worker "
+         "holds %d MB" % (took, rss // 1024))
+    why = error_problem(a, 400, "invalid_json")
+    if not why and rss > WORKER_RSS_MAX_KB:
+        why = "a worker holds %d MB" % (rss // 1024)
+    results.append(("signed, 25 MiB of zeros", why))
     wide = b"{" + b",".join(b"\"k%d\":0" % i for i in range(6000)) + b"}"
     t0 = time.monotonic()
     a = http("POST", "/api/runs", wide, token=OPERATOR)
