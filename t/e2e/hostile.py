@@ -585,6 +585,16 @@ def section_fields():
         for route in FIELD_ROUTES:
             results.extend(unknown_field_cases(route))
 
+    # The list shows every stored hostile instruction as valid JSON.
+    a = http("GET", "/api/runs?limit=100&repo=hostile/fields",
+             token=OPERATOR)
+    runs = (a.json() or {}).get("runs")
+    why = success_problem(a, 200)
+    if not why and (not runs or not all(isinstance(r.get("instruction"), str)
+                                        for r in runs)):
+        why = "the list is not JSON with instructions: %s" % short(a.body)
+    results.append(("the list of the runs made here", why))
+
     # A string of 1 MB in each field, and a body of 64 KiB + 1 on each
     # route: nginx's 413.
     for route in FIELD_ROUTES:
@@ -1317,6 +1327,18 @@ def section_webhook():
         if (g.json() or {}).get("instruction") != text:
             why = "the run shows %s" % short(g.body)
     results.append(("a comment's SQL and shell stored intact", why))
+
+    # A delivery id with SQL in it is a key like any other.
+    repo = "hostile/hook-sqlid-%d" % base_id
+    body = delivery(repo, base_id + 700)
+    did = "x');DROP/**/TABLE/**/webhook_deliveries;--%d" % base_id
+    first = post_hook(body, sign(body), did)
+    again = post_hook(body, sign(body), did)
+    why = success_problem(first, 202) or success_problem(again, 200)
+    if not why and (again.json() or {}).get("run_id") != \
+            (first.json() or {}).get("run_id"):
+        why = "the replay names another run: %s" % short(again.body)
+    results.append(("a delivery id with SQL, sent twice", why))
 
     # One delivery replayed 16 times at once: one run, one accepted.
     repo = "hostile/hook-replay-%d" % base_id
