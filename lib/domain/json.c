@@ -7,17 +7,26 @@
  */
 #include <config.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "domain/arena.h"
 #include "domain/json.h"
 #include "domain/text.h"
 
+/*
+ * The members of an object up to which each new name is compared with
+ * those before it, so that a repeated name is refused where it stands;
+ * a larger object is checked once it is read (has_repeated_member).
+ */
+#define MEMBERS_SCANNED	16
+
 struct parser {
 	struct arena	*arena;
 	const char	*p;
 	const char	*end;
 	enum json_error	 err;
+	size_t		 values;	/* nodes made so far */
 };
 
 static struct json	*parse_value(struct parser *, int depth);
@@ -44,6 +53,8 @@ node(struct parser *ps, enum json_type type)
 {
 	struct json	*j;
 
+	if (++ps->values > JSON_MAX_VALUES)
+		return fail(ps, JSON_ERR_TOO_MANY);
 	if ((j = arena_calloc(ps->arena, 1, sizeof(*j))) == NULL)
 		return fail(ps, JSON_ERR_NOMEM);
 	j->type = type;
@@ -288,6 +299,40 @@ has_member(const struct json *o, const char *key, size_t klen)
 	return 0;
 }
 
+static int
+by_key(const void *a, const void *b)
+{
+	const struct json	*x = *(const struct json *const *)a;
+	const struct json	*y = *(const struct json *const *)b;
+
+	return strcmp(x->key, y->key);
+}
+
+/*
+ * Whether two members of o share a name, found by sorting the names: the
+ * check of each new member against those before it takes time in the
+ * square of their number, which a body of a million members would turn
+ * into hours of one worker.  Names hold no NUL, so strcmp compares them
+ * whole.  Returns 1 when two do, 0 when none do, -1 when the arena is
+ * out of memory.
+ */
+static int
+has_repeated_member(struct arena *arena, const struct json *o)
+{
+	const struct json	**all, *m;
+	size_t			  i = 0;
+
+	if ((all = arena_calloc(arena, o->n, sizeof(*all))) == NULL)
+		return -1;
+	for (m = o->child; m != NULL; m = m->next)
+		all[i++] = m;
+	qsort(all, o->n, sizeof(*all), by_key);
+	for (i = 1; i < o->n; i++)
+		if (strcmp(all[i - 1]->key, all[i]->key) == 0)
+			return 1;
+	return 0;
+}
+
 static struct json *
 parse_object(struct parser *ps, int depth)
 {
@@ -309,7 +354,7 @@ parse_object(struct parser *ps, int depth)
 			return fail(ps, JSON_ERR_SYNTAX);
 		if ((key = parse_string(ps, &klen)) == NULL)
 			return NULL;
-		if (has_member(o, key, klen))
+		if (o->n < MEMBERS_SCANNED && has_member(o, key, klen))
 			return fail(ps, JSON_ERR_DUPLICATE);
 		skip_ws(ps);
 		if (ps->p >= ps->end || *ps->p != ':')
@@ -326,10 +371,20 @@ parse_object(struct parser *ps, int depth)
 		}
 		if (ps->p < ps->end && *ps->p == '}') {
 			ps->p++;
-			return o;
+			break;
 		}
 		return fail(ps, JSON_ERR_SYNTAX);
 	}
+
+	if (o->n > MEMBERS_SCANNED) {
+		switch (has_repeated_member(ps->arena, o)) {
+		case 1:
+			return fail(ps, JSON_ERR_DUPLICATE);
+		case -1:
+			return fail(ps, JSON_ERR_NOMEM);
+		}
+	}
+	return o;
 }
 
 /* A value and, in its node, where its text lies in the input. */
@@ -397,6 +452,7 @@ json_parse(struct arena *arena, const char *text, size_t n,
 	ps.p = text;
 	ps.end = text + n;
 	ps.err = JSON_OK;
+	ps.values = 0;
 	root = parse_value(&ps, 0);
 	if (root != NULL) {
 		skip_ws(&ps);
@@ -440,6 +496,7 @@ json_error_name(enum json_error e)
 		[JSON_ERR_DUPLICATE] = "duplicate_key",
 		[JSON_ERR_DEPTH] = "too_deep",
 		[JSON_ERR_NOMEM] = "nomem",
+		[JSON_ERR_TOO_MANY] = "too_many_values",
 	};
 
 	if ((size_t)e >= sizeof(names) / sizeof(names[0]))

@@ -12,7 +12,10 @@
  *    surrogate escape, so every string can be used as a C string;
  *  - an object may not repeat a member name (RFC 8259, section 4, leaves
  *    the meaning of a repeated name open: refusing it leaves no doubt);
- *  - nesting is limited to JSON_MAX_DEPTH arrays and objects.
+ *  - nesting is limited to JSON_MAX_DEPTH arrays and objects;
+ *  - a text holds at most JSON_MAX_VALUES values in all, so that its tree
+ *    stays within about 100 MB: a node takes some 100 bytes, and 25 MiB
+ *    of "0," (a webhook's limit) would otherwise take 1.2 GB.
  *
  * Numbers are kept as their text; json_int() converts one that is an
  * integer without fraction or exponent.
@@ -24,6 +27,7 @@
 #include <stdint.h>
 
 #define JSON_MAX_DEPTH	32
+#define JSON_MAX_VALUES	1000000
 
 struct arena;
 
@@ -57,7 +61,8 @@ enum json_error {
 	JSON_ERR_NUL,		/* a string holds U+0000 */
 	JSON_ERR_DUPLICATE,	/* an object repeats a member name */
 	JSON_ERR_DEPTH,		/* nested deeper than JSON_MAX_DEPTH */
-	JSON_ERR_NOMEM		/* the arena is out of memory */
+	JSON_ERR_NOMEM,		/* the arena is out of memory */
+	JSON_ERR_TOO_MANY	/* more than JSON_MAX_VALUES values */
 };
 
 /*

@@ -417,6 +417,112 @@ START_TEST(similar_member_names_are_distinct)
 END_TEST
 
 /*
+ * An object of n members named "k0", "k1", ..., except that member
+ * again (when not -1) is named as member 0 is.  The caller frees it.
+ */
+static char *
+wide_object(size_t n, long again, size_t *lenp)
+{
+	char	*s;
+	size_t	 i, cap = 32 + n * 24, len = 0;
+
+	s = malloc(cap);
+	ck_assert_ptr_nonnull(s);
+	s[len++] = '{';
+	for (i = 0; i < n; i++)
+		len += (size_t)snprintf(s + len, cap - len, "%s\"k%zu\": %zu",
+		    i > 0 ? ", " : "", (long)i == again ? (size_t)0 : i, i);
+	s[len++] = '}';
+	s[len] = '\0';
+	*lenp = len;
+	return s;
+}
+
+START_TEST(repeated_name_past_the_first_members_is_refused)
+{
+	static const long	 where[] = { 16, 17, 100, 9999 };
+	size_t			 len, i;
+	char			*s;
+
+	for (i = 0; i < NELEM(where); i++) {
+		s = wide_object(10000, where[i], &len);
+		assert_refused(s, len, JSON_ERR_DUPLICATE, "a late repeat");
+		free(s);
+	}
+}
+END_TEST
+
+/*
+ * As many members as the limit on values allows (the object is one of
+ * them): read in moments.  Comparing each name with every one before it
+ * would take hours, far beyond the test's time limit.
+ */
+START_TEST(object_of_the_most_members_allowed_is_read)
+{
+	struct json	*j;
+	enum json_error	 err = JSON_ERR_NOMEM;
+	size_t		 len;
+	char		*s;
+
+	s = wide_object(JSON_MAX_VALUES - 1, -1, &len);
+	j = json_parse(arena, s, len, &err);
+	ck_assert_msg(j != NULL, "refused: %s", json_error_name(err));
+	ck_assert_uint_eq(j->n, JSON_MAX_VALUES - 1);
+	ck_assert_ptr_nonnull(json_get(j, "k999998"));
+	free(s);
+}
+END_TEST
+
+/* An array of n - 1 zeros: n values with the array itself. */
+static char *
+zeros(size_t n, size_t *lenp)
+{
+	char	*s;
+	size_t	 i, len = 0;
+
+	s = malloc(2 * n + 2);
+	ck_assert_ptr_nonnull(s);
+	s[len++] = '[';
+	for (i = 1; i < n; i++) {
+		if (i > 1)
+			s[len++] = ',';
+		s[len++] = '0';
+	}
+	s[len++] = ']';
+	*lenp = len;
+	return s;
+}
+
+START_TEST(values_up_to_the_limit_are_read)
+{
+	struct json	*j;
+	enum json_error	 err = JSON_ERR_NOMEM;
+	size_t		 len;
+	char		*s;
+
+	s = zeros(JSON_MAX_VALUES, &len);
+	j = json_parse(arena, s, len, &err);
+	ck_assert_msg(j != NULL, "refused: %s", json_error_name(err));
+	ck_assert_uint_eq(j->n, JSON_MAX_VALUES - 1);
+	free(s);
+}
+END_TEST
+
+START_TEST(values_past_the_limit_are_refused)
+{
+	size_t	 len;
+	char	*s;
+
+	s = zeros(JSON_MAX_VALUES + 1, &len);
+	assert_refused(s, len, JSON_ERR_TOO_MANY, "one value too many");
+	free(s);
+	s = zeros(12 * 1024 * 1024, &len);
+	assert_refused(s, len, JSON_ERR_TOO_MANY, "25 MiB of zeros");
+	free(s);
+}
+END_TEST
+
+/*
  * Depth.
  */
 
@@ -697,6 +803,7 @@ static const struct {
 	{ JSON_ERR_DUPLICATE, "duplicate_key" },
 	{ JSON_ERR_DEPTH, "too_deep" },
 	{ JSON_ERR_NOMEM, "nomem" },
+	{ JSON_ERR_TOO_MANY, "too_many_values" },
 };
 
 START_TEST(every_error_has_its_own_name)
@@ -715,8 +822,8 @@ END_TEST
 
 START_TEST(unknown_error_still_has_a_name)
 {
-	ck_assert_str_eq(json_error_name((enum json_error)(JSON_ERR_NOMEM + 1)),
-	    "unknown");
+	ck_assert_str_eq(json_error_name((enum json_error)(JSON_ERR_TOO_MANY +
+	    1)), "unknown");
 	ck_assert_str_eq(json_error_name((enum json_error)-1), "unknown");
 }
 END_TEST
@@ -756,6 +863,10 @@ json_suite(void)
 	tcase_add_loop_test(tc, duplicate_member_is_refused, 0,
 	    NELEM(duplicates));
 	tcase_add_test(tc, similar_member_names_are_distinct);
+	tcase_add_test(tc, repeated_name_past_the_first_members_is_refused);
+	tcase_add_test(tc, object_of_the_most_members_allowed_is_read);
+	tcase_add_test(tc, values_up_to_the_limit_are_read);
+	tcase_add_test(tc, values_past_the_limit_are_refused);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("depth");
