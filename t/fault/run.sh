@@ -1,0 +1,514 @@
+#!/usr/bin/env bash
+#
+# t/fault/run.sh: the fault-injection suite.  Each scenario drives steady
+# load through nginx (t/fault/load.py: creates, polls, signed webhooks)
+# while it breaks one thing, puts it back, measures the recovery, then
+# checks the books (t/fault/books.py): every accepted request's run
+# exists exactly once, every run has ended, the API agrees with the
+# table, and no worker, dispatcher or server is left dead.
+#
+#   redis-kill       Redis stopped for 4 s, then started again
+#   redis-freeze     Redis stopped with SIGSTOP for 4 s, then SIGCONT
+#   pg-restart       PostgreSQL stopped for 3 s, then started again
+#   pg-freeze        PostgreSQL and its backends SIGSTOPped for 4 s
+#   worker-kill      a pool worker killed with SIGKILL, 8 times
+#   pool-restart     the whole pool stopped (SIGTERM) and started again
+#   nginx-reload     nginx reloaded 8 times, every half second
+#   dispatcher-kill  the dispatcher killed with SIGKILL while runs run,
+#                    and started again 2 s later
+#   artifacts-full   the artifact filesystem (a tmpfs) filled for 4 s
+#   runner-limits    a runner that forks for ever and one that eats
+#                    memory, beside the steady runs
+#
+#   t/fault/run.sh [SCENARIO...]      (all of them by default)
+#
+# Environment: GT_SRCDIR and GT_BUILDDIR (the source and build folders;
+# make check-faults sets them), GT_FAULT_PORT_BASE (default 18680: nginx
+# on it, PostgreSQL and Redis on the next two).  The stack lives in
+# $GT_BUILDDIR/t/fault.d, each scenario's files in t/fault.d/fault/out,
+# and the table goes to stdout and to $GT_BUILDDIR/fault-table.txt.
+#
+# It needs root: it mounts a tmpfs on the artifacts folder, and runs the
+# dispatcher as an unprivileged user (gtfault, created when missing), as
+# production does, since RLIMIT_NPROC does not bind root.  Whatever
+# happens, the load, the dispatcher, the stack and the mount are taken
+# down on exit.  The exit status is 0 when every scenario passed.
+
+set -u -o pipefail
+
+: "${GT_SRCDIR:?GT_SRCDIR must name the source folder}"
+: "${GT_BUILDDIR:?GT_BUILDDIR must name the build folder}"
+
+readonly SRC=$GT_SRCDIR
+readonly STACK=$SRC/t/stack.sh
+readonly LOAD=$SRC/t/fault/load.py
+readonly BOOKS=$SRC/t/fault/books.py
+readonly PORT_BASE=${GT_FAULT_PORT_BASE:-18680}
+readonly D=$GT_BUILDDIR/t/fault.d
+readonly F=$D/fault
+readonly OUT=$F/out
+readonly TABLE=$GT_BUILDDIR/fault-table.txt
+readonly FAULT_USER=gtfault
+
+# The dispatcher's settings: short times, so that a timeout, a grace
+# and a lease pass within seconds; limits small enough that a hostile
+# runner meets them at once.
+readonly SLOTS=8
+readonly RUN_TIMEOUT=8
+readonly RUN_GRACE=2
+readonly LEASE=8
+readonly MAX_PROCS=64
+readonly MAX_MEMORY_MB=256
+readonly ARTIFACTS_MB=64
+
+# Bounds, in seconds.
+readonly WARMUP=3		# load before the fault
+readonly AFTER=2		# load after the recovery
+readonly RECOVERY_BOUND=20	# documented in doc/reliability.md
+readonly PROBE_TIMEOUT=60
+readonly DRAIN=60
+readonly WORKERS=4
+
+ALL=(redis-kill redis-freeze pg-restart pg-freeze worker-kill pool-restart
+    nginx-reload dispatcher-kill artifacts-full runner-limits)
+
+OWNER=''
+LOAD_PID=''
+MOUNTED=0
+FAILS=()	# what the current scenario found besides the books
+RESULTS=()
+
+say() { printf 'faults: %s\n' "$*"; }
+die() { printf 'faults: %s\n' "$*" >&2; exit 1; }
+
+stack() {
+	bash "$STACK" "$1" "$D" "${@:2}" >>"$F/stack.log" 2>&1
+}
+
+psql_value() {
+	psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$GT_DATABASE_URL" -c "$1"
+}
+
+# ---------------------------------------------------------------------------
+# The dispatcher, as the unprivileged user
+
+dispatcher_pid() {
+	local pid
+
+	pid=$(cat "$F/run/dispatcher.pid" 2>/dev/null) || return 1
+	[[ "$pid" =~ ^[0-9]+$ ]] || return 1
+	[[ "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" == \
+	    *gittinkerer-dispatcher*"$F/dispatcher.conf"* ]] || return 1
+	printf '%s\n' "$pid"
+}
+
+# The stack's configuration, its secrets left out (the dispatcher needs
+# none, and they are root's), with the suite's settings.
+dispatcher_config() {
+	grep -v -E '^(runner_path|runner_home|dispatcher_slots|run_timeout|run_grace|lease|heartbeat_interval|poll_interval|runner_max_[a-z_]+|[a-z_]+_file) *=' \
+	    "$D/gittinkerer.conf" >"$F/dispatcher.conf.new"
+	cat >>"$F/dispatcher.conf.new" <<EOF
+
+# The fault suite's dispatcher (t/fault/run.sh).
+runner_path = $F/bin/runner.py
+runner_home = $F/home
+dispatcher_slots = $SLOTS
+run_timeout = $RUN_TIMEOUT
+run_grace = $RUN_GRACE
+lease = $LEASE
+heartbeat_interval = 1
+poll_interval = 1
+runner_max_procs = $MAX_PROCS
+runner_max_memory_mb = $MAX_MEMORY_MB
+runner_max_open_files = 256
+EOF
+	chmod 0644 "$F/dispatcher.conf.new"
+	mv "$F/dispatcher.conf.new" "$F/dispatcher.conf"
+}
+
+# Started in a session of its own, as t/stack.sh starts daemons, with
+# setpriv (which execs, so the pid file holds the dispatcher's pid).  A
+# coverage build writes its counters under GCOV_PREFIX, which the user
+# may write.
+dispatcher_start() {
+	local log=$D/log/fault-dispatcher.log lines i
+
+	touch "$log"
+	lines=$(wc -l <"$log")
+	# shellcheck disable=SC2016 # $$ and $0 are the inner shell's
+	setsid bash -c 'echo $$ >"$0" && exec "$@"' "$F/run/dispatcher.pid" \
+	    setpriv --reuid="$FAULT_USER" --regid="$FAULT_USER" --clear-groups \
+	    env GCOV_PREFIX="$F/gcov" \
+	    "$GT_BUILDDIR/src/gittinkerer-dispatcher" -c "$F/dispatcher.conf" \
+	    </dev/null >>"$log" 2>&1 &
+	for ((i = 0; i < 200; i++)); do
+		if dispatcher_pid >/dev/null &&
+		    tail -n +"$((lines + 1))" "$log" |
+		    grep -q event=dispatcher_started; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	tail -n 20 "$log" >&2
+	return 1
+}
+
+dispatcher_stop() {
+	local pid i
+
+	pid=$(dispatcher_pid) || return 0
+	kill -TERM "$pid" 2>/dev/null
+	for ((i = 0; i < 150; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL -- "-$pid" 2>/dev/null || true
+	rm -f "$F/run/dispatcher.pid"
+}
+
+# The processes of the suite's user: the dispatcher and its runners.
+user_pids() {
+	pgrep -u "$FAULT_USER" 2>/dev/null | sort -n
+}
+
+# ---------------------------------------------------------------------------
+# Setting up and taking down
+
+ensure_user() {
+	id "$FAULT_USER" >/dev/null 2>&1 && return 0
+	useradd --system --no-create-home --home-dir /nonexistent \
+	    --shell /usr/sbin/nologin --user-group "$FAULT_USER" ||
+		die "cannot create the user $FAULT_USER"
+}
+
+mount_artifacts() {
+	rm -rf "${D:?}/artifacts"
+	mkdir -p "$D/artifacts"
+	mount -t tmpfs -o "size=${ARTIFACTS_MB}m,mode=0755,uid=$(id -u "$FAULT_USER"),gid=$(id -g "$FAULT_USER")" \
+	    gt-fault-artifacts "$D/artifacts" || return 1
+	MOUNTED=1
+}
+
+unmount_artifacts() {
+	((MOUNTED)) || return 0
+	umount "$D/artifacts" 2>/dev/null || umount -l "$D/artifacts" ||
+		say "could not unmount $D/artifacts"
+	MOUNTED=0
+}
+
+load_stop() {
+	[[ -n "$LOAD_PID" ]] || return 0
+	kill -TERM "$LOAD_PID" 2>/dev/null
+	wait "$LOAD_PID" 2>/dev/null
+	LOAD_PID=''
+}
+
+cleanup() {
+	load_stop
+	bash "$STACK" redis-thaw "$D" >/dev/null 2>&1
+	bash "$STACK" pg-thaw "$D" >/dev/null 2>&1
+	dispatcher_stop
+	bash "$STACK" stop "$D" >>"$F/stack.log" 2>&1
+	unmount_artifacts
+}
+
+setup() {
+	((EUID == 0)) ||
+		die "the fault suite needs root: it mounts a tmpfs and runs the dispatcher as $FAULT_USER"
+	for bin in setpriv pgrep psql python3 mount useradd; do
+		command -v "$bin" >/dev/null || die "$bin is not installed"
+	done
+	ensure_user
+	mkdir -p "$F"
+	rm -rf "${OUT:?}" "$F/home" "$F/bin" "$F/run" "$F/gcov"
+	mkdir -p "$OUT" "$F/home" "$F/bin" "$F/run" "$F/gcov"
+	: >"$F/stack.log"
+	cp "$SRC/t/fault/runner.py" "$F/bin/runner.py"
+	chmod 0755 "$F" "$F/bin" "$F/bin/runner.py"
+	chown "$FAULT_USER:" "$F/home" "$F/gcov"
+
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+	say "starting the stack in $D (port base $PORT_BASE)"
+	if ! bash "$STACK" start "$D" --srcdir "$SRC" --bindir "$GT_BUILDDIR" \
+	    --port-base "$PORT_BASE" --workers "$WORKERS" >>"$F/stack.log" 2>&1; then
+		tail -n 30 "$F/stack.log" >&2
+		die "the stack could not be started"
+	fi
+	set -a
+	# shellcheck source=/dev/null
+	. "$D/env"
+	set +a
+	mount_artifacts || die "cannot mount a tmpfs on $D/artifacts"
+	dispatcher_config
+	dispatcher_start || die "the dispatcher did not start as $FAULT_USER"
+	# A name no earlier run of the suite used: the database is kept.
+	OWNER=fault-$(od -An -tx1 -N4 /dev/urandom | tr -d ' \n')
+	say "the stack runs; repositories $OWNER/*"
+}
+
+# ---------------------------------------------------------------------------
+# One scenario
+
+# Starts the load for scenario $1; the rest goes to load.py.
+load_start() {
+	local name=$1 i
+
+	shift
+	rm -f "$OUT/$name.ready"
+	python3 "$LOAD" drive --url "$GT_URL" --owner "$OWNER" \
+	    --scenario "$name" --out "$OUT/$name.load.json" \
+	    --ready-file "$OUT/$name.ready" "$@" 2>"$OUT/$name.load.err" &
+	LOAD_PID=$!
+	for ((i = 0; i < 100; i++)); do
+		[[ -e "$OUT/$name.ready" ]] && break
+		sleep 0.1
+	done
+	sleep "$WARMUP"
+}
+
+# Measures the recovery; the rest goes to load.py probe.
+probe() {
+	python3 "$LOAD" probe --url "$GT_URL" --owner "$OWNER" \
+	    --scenario "$1" --out "$OUT/$1.probe.json" \
+	    --timeout "$PROBE_TIMEOUT" "${@:2}" 2>>"$OUT/$1.load.err"
+}
+
+pool_workers() {
+	local sup
+
+	sup=$(bash "$STACK" pool-pid "$D" 2>/dev/null) || return 0
+	ps -o pid=,stat= --ppid "$sup" 2>/dev/null | awk '$2 !~ /^Z/' | wc -l
+}
+
+# Every server and daemon runs, unfrozen, and the pool has all its
+# workers (a dead one is replaced within seconds).
+check_processes() {
+	local status n i
+
+	status=$(bash "$STACK" status "$D" 2>&1)
+	if [[ $? -ne 0 || "$status" == *frozen* ]]; then
+		FAILS+=("a server is down or frozen: $(tr '\n' ' ' <<<"$status")")
+	fi
+	dispatcher_pid >/dev/null || FAILS+=("the dispatcher is dead")
+	for ((i = 0; i < 50; i++)); do
+		n=$(pool_workers)
+		((n == WORKERS)) && break
+		sleep 0.1
+	done
+	((n == WORKERS)) || FAILS+=("the pool has $n workers, not $WORKERS")
+}
+
+# Stops the load, checks the processes and the books, and frees the
+# artifacts of the finished runs.  The rest goes to books.py.
+finish() {
+	local name=$1 args=() f rc
+
+	shift
+	sleep "$AFTER"
+	load_stop
+	check_processes
+	for f in "${FAILS[@]}"; do
+		args+=(--fail "$f")
+	done
+	python3 "$BOOKS" check --scenario "$name" --owner "$OWNER" \
+	    --url "$GT_URL" --out "$OUT/$name.json" \
+	    --ledger "$OUT/$name.load.json" --ledger "$OUT/$name.probe.json" \
+	    --starts "$F/home/starts.log" --drain "$DRAIN" \
+	    --recovery-bound "$RECOVERY_BOUND" "${args[@]}" "$@"
+	rc=$?
+	RESULTS+=("$OUT/$name.json")
+	FAILS=()
+	find "$D/artifacts" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
+	if ((rc == 0)); then
+		say "$name: ok"
+	else
+		say "$name: FAILED"
+	fi
+}
+
+# ---------------------------------------------------------------------------
+# The scenarios
+
+sc_redis_kill() {
+	load_start redis-kill
+	stack redis-stop
+	sleep 4
+	stack redis-start
+	probe redis-kill
+	finish redis-kill
+}
+
+sc_redis_freeze() {
+	load_start redis-freeze
+	stack redis-freeze
+	sleep 4
+	stack redis-thaw
+	probe redis-freeze
+	finish redis-freeze
+}
+
+sc_pg_restart() {
+	load_start pg-restart
+	stack pg-stop
+	sleep 3
+	stack pg-start
+	probe pg-restart
+	finish pg-restart
+}
+
+sc_pg_freeze() {
+	load_start pg-freeze
+	stack pg-freeze
+	sleep 4
+	stack pg-thaw
+	probe pg-freeze
+	finish pg-freeze
+}
+
+sc_worker_kill() {
+	local i sup victim
+
+	load_start worker-kill
+	for ((i = 0; i < 8; i++)); do
+		sup=$(bash "$STACK" pool-pid "$D" 2>/dev/null) ||
+			{ FAILS+=("the pool is gone"); break; }
+		victim=$(ps -o pid=,stat= --ppid "$sup" |
+		    awk '$2 !~ /^Z/ { print $1 }' | shuf -n 1)
+		[[ -n "$victim" ]] && kill -KILL "$victim"
+		sleep 0.5
+	done
+	probe worker-kill
+	finish worker-kill
+}
+
+sc_pool_restart() {
+	load_start pool-restart
+	stack pool-stop
+	stack pool-start || FAILS+=("the pool did not start again")
+	probe pool-restart
+	finish pool-restart
+}
+
+sc_nginx_reload() {
+	local i
+
+	load_start nginx-reload
+	for ((i = 0; i < 8; i++)); do
+		stack nginx-reload || FAILS+=("nginx-reload failed")
+		sleep 0.5
+	done
+	probe nginx-reload
+	finish nginx-reload
+}
+
+# The runs are longer here, so that the dispatcher dies with runs in
+# hand; those fail at stage interrupted once the lease has passed.
+sc_dispatcher_kill() {
+	local i pid running=0 q
+
+	load_start dispatcher-kill --work-ms 1500
+	q="SELECT count(*) FROM runs WHERE repo_key LIKE lower('$OWNER/dispatcher-kill%') AND status = 'running'"
+	for ((i = 0; i < 50; i++)); do
+		running=$(psql_value "$q")
+		((running > 0)) && break
+		sleep 0.1
+	done
+	((running > 0)) || FAILS+=("no run was running when the dispatcher was killed")
+	pid=$(dispatcher_pid) && kill -KILL "$pid"
+	sleep 2
+	dispatcher_start || FAILS+=("the dispatcher did not start again")
+	probe dispatcher-kill --run
+	finish dispatcher-kill --expect-stage interrupted
+}
+
+# Each run needs its folder, payload and log on the full filesystem: a
+# run started meanwhile fails (stage spawn when its payload cannot be
+# written, stage runner when the runner cannot write its result).
+sc_artifacts_full() {
+	load_start artifacts-full
+	dd if=/dev/zero of="$D/artifacts/filler" bs=1M \
+	    count="$ARTIFACTS_MB" >/dev/null 2>&1
+	sleep 4
+	rm -f "$D/artifacts/filler"
+	probe artifacts-full --run
+	finish artifacts-full --expect-stage spawn --allow-stage runner
+}
+
+# Prints the status and stage of a run, "status stage".
+run_state() {
+	psql_value "SELECT status || ' ' || coalesce(error_stage, '-') FROM runs WHERE id = '$1'"
+}
+
+create_hostile() {
+	curl -s -X POST -H "Authorization: Bearer $GT_OPERATOR_TOKEN" \
+	    -H 'Content-Type: application/json' \
+	    -d "{\"repo\": \"$OWNER/hostile\", \"target\": {\"type\": \"issue\", \"number\": $1}, \"instruction\": \"$2\"}" \
+	    "$GT_URL/api/runs" | sed -n 's/^{"id":"\([0-9a-f-]*\)".*/\1/p'
+}
+
+# A fork bomb and a memory eater, beside the steady runs: each fails
+# (the bomb at its timeout, the eater when RLIMIT_AS refuses it), the
+# user's processes stay under RLIMIT_NPROC, and none is left after.
+sc_runner_limits() {
+	local bomb eater i n most=0 left state
+
+	load_start runner-limits
+	bomb=$(create_hostile 1 forkbomb)
+	eater=$(create_hostile 2 eat-memory)
+	[[ -n "$bomb" && -n "$eater" ]] ||
+		FAILS+=("the hostile runs were not created")
+	for ((i = 0; i < (RUN_TIMEOUT + RUN_GRACE + 10) * 5; i++)); do
+		n=$(user_pids | wc -l)
+		((n > most)) && most=$n
+		state=$(run_state "$bomb")
+		[[ "$state" == failed* || "$state" == succeeded* ]] && break
+		sleep 0.2
+	done
+	say "runner-limits: at most $most processes of $FAULT_USER at once (RLIMIT_NPROC $MAX_PROCS)"
+	((most > 2)) || FAILS+=("the fork bomb never forked ($most processes)")
+	((most <= MAX_PROCS + 1)) ||
+		FAILS+=("$most processes of $FAULT_USER, over RLIMIT_NPROC $MAX_PROCS")
+	state=$(run_state "$bomb")
+	[[ "$state" == "failed timeout" ]] ||
+		FAILS+=("the fork bomb's run is '$state', not 'failed timeout'")
+	state=$(run_state "$eater")
+	[[ "$state" == "failed runner" ]] ||
+		FAILS+=("the memory eater's run is '$state', not 'failed runner'")
+	grep -q MemoryError "$D/artifacts/$eater/log.txt" 2>/dev/null ||
+		FAILS+=("the memory eater was not stopped by RLIMIT_AS")
+	probe runner-limits --run
+	load_stop
+	# Once every run has ended, the dispatcher is its user's only process.
+	for ((i = 0; i < 100; i++)); do
+		left=$(user_pids | grep -v -x "$(dispatcher_pid)" | tr '\n' ' ')
+		[[ -z "$left" ]] && break
+		sleep 0.1
+	done
+	[[ -z "$left" ]] || FAILS+=("processes left by runners: $left")
+	finish runner-limits
+}
+
+# ---------------------------------------------------------------------------
+
+main() {
+	local name start rc=0 failed=()
+
+	for name in "$@"; do
+		[[ " ${ALL[*]} " == *" $name "* ]] || die "unknown scenario: $name"
+	done
+	(($# > 0)) || set -- "${ALL[@]}"
+	start=$SECONDS
+	setup
+	for name in "$@"; do
+		say "$name"
+		"sc_${name//-/_}"
+	done
+	echo
+	python3 "$BOOKS" table "${RESULTS[@]}" --out "$TABLE" || rc=1
+	say "the table is in $TABLE; each scenario's files in $OUT"
+	say "$# scenarios in $((SECONDS - start)) s"
+	return "$rc"
+}
+
+main "$@"
