@@ -35,7 +35,12 @@ one line per finding, writes its figures to --out as JSON, and exits 1
 when anything failed.
 
 table prints one row per file check wrote, in the order given, and
-writes the same text to --out when given.
+writes the same text to --out when given.  Its columns: the requests
+sent (creates, deliveries and polls, retries included), those answered
+other than 2xx, the runs made and those that failed (by stage), lost
+and doubled runs, the recovery the probe measured, how long GET /health
+took in the middle of the fault (--health-ms), the verdict, and the
+non-2xx answers by cause and kind of request.
 """
 
 import argparse
@@ -65,6 +70,8 @@ def parse_args(argv):
     c.add_argument("--expect-stage", action="append", default=[])
     c.add_argument("--allow-stage", action="append", default=[])
     c.add_argument("--fail", action="append", default=[])
+    c.add_argument("--health-ms", type=int,
+                   help="how long GET /health took during the fault")
     t = sub.add_parser("table")
     t.add_argument("files", nargs="+")
     t.add_argument("--out")
@@ -150,13 +157,14 @@ def check(a):
     rows = psql("SELECT id, coalesce(idempotency_key, ''), "
                 "coalesce(comment_id::text, ''), "
                 "coalesce(delivery_id, ''), status, "
-                "coalesce(error_stage, ''), instruction "
+                "coalesce(error_stage, ''), instruction, "
+                "coalesce(error_message, '') "
                 "FROM runs WHERE %s" % repos_clause(a))
     runs = {}
     by_tag = {}
-    for rid, key, comment, delivery, status, stage, instr in rows:
+    for rid, key, comment, delivery, status, stage, instr, msg in rows:
         runs[rid] = {"key": key, "comment": comment, "delivery": delivery,
-                     "status": status, "stage": stage}
+                     "status": status, "stage": stage, "message": msg}
         words = instr.split()
         tag = words[2] if len(words) >= 3 else instr
         by_tag.setdefault(tag, []).append(rid)
@@ -233,9 +241,12 @@ def check(a):
                                                 r["why"] or "no answer"))
 
     stages = {}
-    for run in runs.values():
+    examples = {}
+    for rid, run in sorted(runs.items()):
         if run["status"] == "failed":
             stages[run["stage"]] = stages.get(run["stage"], 0) + 1
+            examples.setdefault(run["stage"], "%s: %s" %
+                                (rid, run["message"]))
     for stage in a.expect_stage:
         if stage not in stages:
             findings.append("no run failed at stage %s: the fault did not "
@@ -262,9 +273,11 @@ def check(a):
               "by_kind": led["requests"], "causes": led["causes"],
               "accepted": len(led["accepted"]), "runs": len(runs),
               "statuses": statuses, "failed_stages": stages,
+              "failed_examples": examples,
               "lost": lost, "doubled": doubled, "stuck": len(stuck),
               "stale": len(stale), "recovery_ms": recovery,
-              "drain_s": round(drained_s, 1), "findings": findings,
+              "drain_s": round(drained_s, 1), "health_ms": a.health_ms,
+              "findings": findings,
               "ok": not findings}
     with open(a.out, "w", encoding="utf-8") as f:
         json.dump(result, f)
@@ -291,7 +304,7 @@ def table(a):
         with open(path, encoding="utf-8") as f:
             rows.append(json.load(f))
     head = ("scenario", "requests", "non-2xx", "runs", "failed", "lost",
-            "doubled", "recovery", "verdict", "non-2xx by cause")
+            "doubled", "recovery", "health", "verdict", "non-2xx by cause")
     lines = []
     for r in rows:
         rec = r["recovery_ms"]
@@ -304,13 +317,15 @@ def table(a):
                       "%d (%s)" % (failed, stages) if failed else "0",
                       str(r["lost"]), str(r["doubled"]),
                       "-" if rec is None else "%.1f s" % (rec / 1000.0),
+                      "-" if r.get("health_ms") is None
+                      else "%.1f s" % (r["health_ms"] / 1000.0),
                       "ok" if r["ok"] else "FAILED",
                       causes_text(r["causes"])))
     widths = [max(len(x[i]) for x in [head] + lines)
               for i in range(len(head) - 1)]
     text = []
     for row in [head] + lines:
-        cells = [row[i].ljust(widths[i]) if i in (0, 4, 8)
+        cells = [row[i].ljust(widths[i]) if i in (0, 4, 9)
                  else row[i].rjust(widths[i]) for i in range(len(widths))]
         text.append("  ".join(cells + [row[-1]]).rstrip())
     out = "\n".join(text) + "\n"

@@ -48,7 +48,8 @@ Both write one JSON object to --out:
    "recovery_ms": 1234 (probe only, null when it timed out)}
 
 "causes" counts every answer other than a 2xx by its status and error
-code ("503 unavailable", "502 internal") or by the connection error
+code ("503 unavailable", with "(nginx: no worker answered)" when nginx
+answered for want of a worker) or by the connection error
 ("connection refused", "timeout"), per kind of request.  The exit status
 is 0 whatever happened (t/fault/books.py judges), 2 on bad arguments.
 """
@@ -75,6 +76,10 @@ FIXTURE = os.path.join(HERE, "..", "fixtures", "github", "webhook",
 REQUEST_TIMEOUT = 15.0	# seconds: past the statement timeout and nginx's
 BACKOFF_MIN = 0.5
 BACKOFF_MAX = 4.0
+
+# What nginx/local.conf.in answers for a 502, 503 or 504 of its own: the
+# pool could not be reached, or a worker died before it answered.
+NGINX_503 = "the service is unavailable for a moment: retry shortly"
 
 
 def parse_args(argv):
@@ -238,6 +243,8 @@ def send(a, method, path, body=None, headers=None):
     code = ""
     if isinstance(doc, dict) and isinstance(doc.get("error"), dict):
         code = " " + str(doc["error"].get("code"))
+        if doc["error"].get("message") == NGINX_503:
+            code += " (nginx: no worker answered)"
     return resp.status, doc, "%d%s" % (resp.status, code)
 
 

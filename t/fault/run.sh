@@ -11,6 +11,7 @@
 #   redis-freeze     Redis stopped with SIGSTOP for 4 s, then SIGCONT
 #   pg-restart       PostgreSQL stopped for 3 s, then started again
 #   pg-freeze        PostgreSQL and its backends SIGSTOPped for 4 s
+#   pg-freeze-long   the same for 11 s, longer than the dispatcher's lease
 #   worker-kill      a pool worker killed with SIGKILL, 8 times
 #   pool-restart     the whole pool stopped (SIGTERM) and started again
 #   nginx-reload     nginx reloaded 8 times, every half second
@@ -66,13 +67,15 @@ readonly WARMUP=3		# load before the fault
 readonly AFTER=2		# load after the recovery
 readonly RECOVERY_BOUND=20	# documented in doc/reliability.md
 readonly PROBE_TIMEOUT=60
+readonly HEALTH_WAIT=20		# for GET /health during a fault
 readonly DRAIN=60
 readonly WORKERS=4
 
-ALL=(redis-kill redis-freeze pg-restart pg-freeze worker-kill pool-restart
+ALL=(redis-kill redis-freeze pg-restart pg-freeze pg-freeze-long worker-kill pool-restart
     nginx-reload dispatcher-kill artifacts-full runner-limits)
 
 OWNER=''
+SCEN=''		# the scenario under way
 LOAD_PID=''
 MOUNTED=0
 FAILS=()	# what the current scenario found besides the books
@@ -254,41 +257,48 @@ setup() {
 # ---------------------------------------------------------------------------
 # One scenario
 
-# Starts the load for scenario $1; the rest goes to load.py.
+# Starts the load for scenario $1 (which the steps below then work on);
+# the rest goes to load.py.
 load_start() {
-	local name=$1 i
+	local i
 
+	SCEN=$1
 	shift
-	rm -f "$OUT/$name.ready"
+	rm -f "$OUT/$SCEN.ready" "$OUT/$SCEN.health"
 	python3 "$LOAD" drive --url "$GT_URL" --owner "$OWNER" \
-	    --scenario "$name" --out "$OUT/$name.load.json" \
-	    --ready-file "$OUT/$name.ready" "$@" 2>"$OUT/$name.load.err" &
+	    --scenario "$SCEN" --out "$OUT/$SCEN.load.json" \
+	    --ready-file "$OUT/$SCEN.ready" "$@" 2>"$OUT/$SCEN.load.err" &
 	LOAD_PID=$!
 	for ((i = 0; i < 100; i++)); do
-		[[ -e "$OUT/$name.ready" ]] && break
+		[[ -e "$OUT/$SCEN.ready" ]] && break
 		sleep 0.1
 	done
 	sleep "$WARMUP"
 }
 
-# Measures the recovery; the rest goes to load.py probe.
+# Measures the recovery; the arguments go to load.py probe.
 probe() {
 	python3 "$LOAD" probe --url "$GT_URL" --owner "$OWNER" \
-	    --scenario "$1" --out "$OUT/$1.probe.json" \
-	    --timeout "$PROBE_TIMEOUT" "${@:2}" 2>>"$OUT/$1.load.err"
+	    --scenario "$SCEN" --out "$OUT/$SCEN.probe.json" \
+	    --timeout "$PROBE_TIMEOUT" "$@" 2>>"$OUT/$SCEN.load.err"
 }
 
-# Whether the fault took: /health must say so (wanted status code and
-# "status" word), a second into it.
-fault_bites() {
-	local want_code=$1 want=$2 code
+# GET /health in the middle of the fault: how long it took goes to the
+# table, and, given a status code and a word, the answer must have that
+# code and that word as its "status" (or, from nginx, its error "code"):
+# the fault took.
+health_during() {
+	local want_code=${1:-} want=${2:-} out=$OUT/$SCEN.health.json code ms
 
-	sleep 1
-	code=$(curl -s -o "$OUT/health.json" -w '%{http_code}' --max-time 5 \
-	    "$GT_URL/health")
+	code=$(curl -s -o "$out" -w '%{http_code} %{time_total}' \
+	    --max-time "$HEALTH_WAIT" "$GT_URL/health")
+	ms=$(awk '{ printf "%d", $2 * 1000 }' <<<"$code")
+	code=${code%% *}
+	echo "$ms" >"$OUT/$SCEN.health"
+	[[ -n "$want_code" ]] || return 0
 	if [[ "$code" != "$want_code" ]] ||
-	    ! grep -q "\"status\": *\"$want\"" "$OUT/health.json"; then
-		FAILS+=("the fault did not bite: /health answered $code $(head -c 200 "$OUT/health.json"), not $want_code $want")
+	    ! grep -q -E "\"(status|code)\": *\"$want\"" "$out"; then
+		FAILS+=("the fault did not take: /health answered $code $(head -c 200 "$out" 2>/dev/null), not $want_code $want")
 	fi
 }
 
@@ -318,30 +328,32 @@ check_processes() {
 }
 
 # Stops the load, checks the processes and the books, and frees the
-# artifacts of the finished runs.  The rest goes to books.py.
+# artifacts of the finished runs.  The arguments go to books.py.
 finish() {
-	local name=$1 args=() f rc
+	local args=() f rc
 
-	shift
 	sleep "$AFTER"
 	load_stop
 	check_processes
 	for f in "${FAILS[@]}"; do
 		args+=(--fail "$f")
 	done
-	python3 "$BOOKS" check --scenario "$name" --owner "$OWNER" \
-	    --url "$GT_URL" --out "$OUT/$name.json" \
-	    --ledger "$OUT/$name.load.json" --ledger "$OUT/$name.probe.json" \
+	if [[ -s "$OUT/$SCEN.health" ]]; then
+		args+=(--health-ms "$(cat "$OUT/$SCEN.health")")
+	fi
+	python3 "$BOOKS" check --scenario "$SCEN" --owner "$OWNER" \
+	    --url "$GT_URL" --out "$OUT/$SCEN.json" \
+	    --ledger "$OUT/$SCEN.load.json" --ledger "$OUT/$SCEN.probe.json" \
 	    --starts "$F/home/starts.log" --drain "$DRAIN" \
 	    --recovery-bound "$RECOVERY_BOUND" "${args[@]}" "$@"
 	rc=$?
-	RESULTS+=("$OUT/$name.json")
+	RESULTS+=("$OUT/$SCEN.json")
 	FAILS=()
 	find "$D/artifacts" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
 	if ((rc == 0)); then
-		say "$name: ok"
+		say "$SCEN: ok"
 	else
-		say "$name: FAILED"
+		say "$SCEN: FAILED"
 	fi
 }
 
@@ -351,41 +363,59 @@ finish() {
 sc_redis_kill() {
 	load_start redis-kill
 	stack redis-stop
-	fault_bites 200 degraded
+	sleep 1
+	health_during 200 degraded
 	sleep 3
 	stack redis-start
-	probe redis-kill
-	finish redis-kill
+	probe
+	finish
 }
 
 sc_redis_freeze() {
 	load_start redis-freeze
 	stack redis-freeze
-	fault_bites 200 degraded
+	sleep 1
+	health_during 200 degraded
 	sleep 3
 	stack redis-thaw
-	probe redis-freeze
-	finish redis-freeze
+	probe
+	finish
 }
 
 sc_pg_restart() {
 	load_start pg-restart
 	stack pg-stop
-	fault_bites 503 unavailable
+	sleep 1
+	health_during 503 unavailable
 	sleep 2
 	stack pg-start
-	probe pg-restart
-	finish pg-restart
+	probe
+	finish
 }
 
 sc_pg_freeze() {
 	load_start pg-freeze
 	stack pg-freeze
-	fault_bites 503 unavailable
+	sleep 1
+	health_during 503 unavailable
 	sleep 3
 	stack pg-thaw
-	probe pg-freeze
-	finish pg-freeze
+	probe
+	finish
+}
+
+# Longer than the lease: the dispatcher cannot tell its runs are alive,
+# and the first look after the thaw fails them as interrupted.  Their
+# runners are stopped, nothing is lost or doubled.
+sc_pg_freeze_long() {
+	load_start pg-freeze-long --work-ms 2000
+	stack pg-freeze
+	sleep 1
+	health_during 503 unavailable
+	sleep $((LEASE + 2))
+	stack pg-thaw
+	probe
+	finish --allow-stage interrupted
 }
 
 sc_worker_kill() {
@@ -398,18 +428,20 @@ sc_worker_kill() {
 		victim=$(ps -o pid=,stat= --ppid "$sup" |
 		    awk '$2 !~ /^Z/ { print $1 }' | shuf -n 1)
 		[[ -n "$victim" ]] && kill -KILL "$victim"
+		((i == 4)) && health_during 200 ok
 		sleep 0.5
 	done
-	probe worker-kill
-	finish worker-kill
+	probe
+	finish
 }
 
 sc_pool_restart() {
 	load_start pool-restart
 	stack pool-stop
+	health_during 503 unavailable
 	stack pool-start || FAILS+=("the pool did not start again")
-	probe pool-restart
-	finish pool-restart
+	probe
+	finish
 }
 
 sc_nginx_reload() {
@@ -418,10 +450,11 @@ sc_nginx_reload() {
 	load_start nginx-reload
 	for ((i = 0; i < 8; i++)); do
 		stack nginx-reload || FAILS+=("nginx-reload failed")
+		((i == 4)) && health_during 200 ok
 		sleep 0.5
 	done
-	probe nginx-reload
-	finish nginx-reload
+	probe
+	finish
 }
 
 # The runs are longer here, so that the dispatcher dies with runs in
@@ -447,10 +480,11 @@ sc_dispatcher_kill() {
 		    >"$OUT/orphans.ps"
 		FAILS+=("runners outlived their killed dispatcher: $(tr -s ' \n' ' ' <"$OUT/orphans.ps")")
 	fi
+	health_during 200 ok
 	sleep 1
 	dispatcher_start || FAILS+=("the dispatcher did not start again")
-	probe dispatcher-kill --run
-	finish dispatcher-kill --expect-stage interrupted
+	probe --run
+	finish --expect-stage interrupted
 }
 
 # Each run needs its folder, payload and log on the full filesystem: a
@@ -460,10 +494,12 @@ sc_artifacts_full() {
 	load_start artifacts-full
 	dd if=/dev/zero of="$D/artifacts/filler" bs=1M \
 	    count="$ARTIFACTS_MB" >/dev/null 2>&1
-	sleep 4
+	sleep 1
+	health_during 200 ok
+	sleep 3
 	rm -f "$D/artifacts/filler"
-	probe artifacts-full --run
-	finish artifacts-full --expect-stage spawn --allow-stage runner
+	probe --run
+	finish --expect-stage spawn --allow-stage runner
 }
 
 # Prints the status and stage of a run, "status stage".
@@ -492,6 +528,7 @@ sc_runner_limits() {
 	for ((i = 0; i < (RUN_TIMEOUT + RUN_GRACE + 10) * 5; i++)); do
 		n=$(user_pids | wc -l)
 		((n > most)) && most=$n
+		((i == 10)) && health_during 200 ok
 		state=$(run_state "$bomb")
 		[[ "$state" == failed* || "$state" == succeeded* ]] && break
 		sleep 0.2
@@ -511,7 +548,7 @@ sc_runner_limits() {
 		FAILS+=("the memory eater's run is '$state', not 'failed runner'")
 	grep -q MemoryError "$D/artifacts/$eater/log.txt" 2>/dev/null ||
 		FAILS+=("the memory eater was not stopped by RLIMIT_AS")
-	probe runner-limits --run
+	probe --run
 	load_stop
 	# Once every run has ended, the dispatcher is its user's only process.
 	for ((i = 0; i < 100; i++)); do
@@ -520,7 +557,7 @@ sc_runner_limits() {
 		sleep 0.1
 	done
 	[[ -z "$left" ]] || FAILS+=("processes left by runners: $left")
-	finish runner-limits
+	finish
 }
 
 # ---------------------------------------------------------------------------
