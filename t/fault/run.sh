@@ -560,6 +560,41 @@ sc_runner_limits() {
 	finish
 }
 
+# The books must see what they are there to see: a run created through
+# the API, a copy of it inserted behind the service's back (doubled), and
+# an accepted answer naming a run that does not exist (lost).
+check_the_books() {
+	local tag=$OWNER-selftest-c1 id out=$OUT/selftest
+
+	id=$(curl -s -X POST -H "Authorization: Bearer $GT_OPERATOR_TOKEN" \
+	    -H 'Content-Type: application/json' -H "Idempotency-Key: $tag" \
+	    -d "{\"repo\": \"$OWNER/selftest\", \"target\": {\"type\": \"issue\", \"number\": 1}, \"instruction\": \"work 10 $tag\"}" \
+	    "$GT_URL/api/runs" | sed -n 's/^{"id":"\([0-9a-f-]*\)".*/\1/p')
+	[[ -n "$id" ]] || die "the books' own check could not create a run"
+	psql_value "INSERT INTO runs (repo, target_type, target_number, instruction, source, requester) VALUES ('$OWNER/selftest', 'issue', 2, 'work 10 $tag', 'api', 'role:operator')" >/dev/null ||
+		die "the books' own check could not insert a run"
+	cat >"$out.load.json" <<EOF
+{"scenario": "selftest", "requests": {"create": 2}, "causes": {},
+ "accepted": [
+  {"kind": "create", "key": "$tag", "tag": "$tag", "run_id": "$id",
+   "comment_id": null, "why": null},
+  {"kind": "create", "key": "$OWNER-selftest-c2",
+   "tag": "$OWNER-selftest-c2", "run_id": "$(cat /proc/sys/kernel/random/uuid)",
+   "comment_id": null, "why": null}],
+ "unresolved": [], "refused": [], "ignored": []}
+EOF
+	if python3 "$BOOKS" check --scenario selftest --owner "$OWNER" \
+	    --url "$GT_URL" --out "$out.json" --ledger "$out.load.json" \
+	    --starts "$F/home/starts.log" --drain 20 >"$out.txt"; then
+		die "the books found nothing wrong with a lost and a doubled run"
+	fi
+	python3 -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+sys.exit(0 if (r["lost"], r["doubled"]) == (1, 1) else 1)' "$out.json" ||
+		die "the books miscounted a lost and a doubled run: $(cat "$out.txt")"
+	say "the books catch a lost and a doubled run"
+}
+
 # ---------------------------------------------------------------------------
 
 main() {
@@ -571,6 +606,7 @@ main() {
 	(($# > 0)) || set -- "${ALL[@]}"
 	start=$SECONDS
 	setup
+	check_the_books
 	for name in "$@"; do
 		say "$name"
 		"sc_${name//-/_}"
