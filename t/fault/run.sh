@@ -77,6 +77,8 @@ ALL=(redis-kill redis-freeze pg-restart pg-freeze pg-freeze-long worker-kill poo
 OWNER=''
 SCEN=''		# the scenario under way
 LOAD_PID=''
+HEALTH_PID=''	# GET /health during the fault
+HEALTH_WANT=''
 MOUNTED=0
 FAILS=()	# what the current scenario found besides the books
 RESULTS=()
@@ -283,22 +285,49 @@ probe() {
 	    --timeout "$PROBE_TIMEOUT" "$@" 2>>"$OUT/$SCEN.load.err"
 }
 
-# GET /health in the middle of the fault: how long it took goes to the
-# table, and, given a status code and a word, the answer must have that
-# code and that word as its "status" (or, from nginx, its error "code"):
-# the fault took.
-health_during() {
-	local want_code=${1:-} want=${2:-} out=$OUT/$SCEN.health.json code ms
+# Whether the server named is really out of reach: it must not answer
+# within 2 s.
+fault_took() {
+	local answered=no
 
-	code=$(curl -s -o "$out" -w '%{http_code} %{time_total}' \
-	    --max-time "$HEALTH_WAIT" "$GT_URL/health")
-	ms=$(awk '{ printf "%d", $2 * 1000 }' <<<"$code")
-	code=${code%% *}
-	echo "$ms" >"$OUT/$SCEN.health"
+	case "$1" in
+	postgres)
+		timeout 2 psql -X -q -d "$GT_DATABASE_URL" -c 'SELECT 1' \
+		    >/dev/null 2>&1 && answered=yes ;;
+	redis)
+		[[ "$(timeout 2 redis-cli -h "${GT_REDIS%:*}" \
+		    -p "${GT_REDIS##*:}" ping 2>/dev/null)" == PONG ]] &&
+			answered=yes ;;
+	esac
+	[[ "$answered" == no ]] ||
+		FAILS+=("the fault did not take: $1 still answers")
+}
+
+# GET /health in the middle of the fault, in the background so that the
+# fault lasts as long as planned whatever the answer takes; how long it
+# took goes to the table.  Given a status code and a word,
+# health_verdict then checks that the answer had that code and that word
+# as its "status" (or, from nginx, its error "code").
+health_during() {
+	HEALTH_WANT="${1:-} ${2:-}"
+	curl -s -o "$OUT/$SCEN.health.json" -w '%{http_code} %{time_total}' \
+	    --max-time "$HEALTH_WAIT" "$GT_URL/health" >"$OUT/$SCEN.health.out" &
+	HEALTH_PID=$!
+}
+
+health_verdict() {
+	local code ms want_code want
+
+	[[ -n "$HEALTH_PID" ]] || return 0
+	wait "$HEALTH_PID"
+	HEALTH_PID=''
+	read -r code ms <"$OUT/$SCEN.health.out"
+	awk '{ printf "%d\n", $1 * 1000 }' <<<"$ms" >"$OUT/$SCEN.health"
+	read -r want_code want <<<"$HEALTH_WANT"
 	[[ -n "$want_code" ]] || return 0
-	if [[ "$code" != "$want_code" ]] ||
-	    ! grep -q -E "\"(status|code)\": *\"$want\"" "$out"; then
-		FAILS+=("the fault did not take: /health answered $code $(head -c 200 "$out" 2>/dev/null), not $want_code $want")
+	if [[ "$code" != "$want_code" ]] || ! grep -q -E \
+	    "\"(status|code)\": *\"$want\"" "$OUT/$SCEN.health.json"; then
+		FAILS+=("the fault did not take: /health answered $code $(head -c 200 "$OUT/$SCEN.health.json" 2>/dev/null), not $want_code $want")
 	fi
 }
 
@@ -334,6 +363,7 @@ finish() {
 
 	sleep "$AFTER"
 	load_stop
+	health_verdict
 	check_processes
 	for f in "${FAILS[@]}"; do
 		args+=(--fail "$f")
@@ -360,61 +390,59 @@ finish() {
 # ---------------------------------------------------------------------------
 # The scenarios
 
-sc_redis_kill() {
-	load_start redis-kill
-	stack redis-stop
+# Scenario name: a server out of reach for secs seconds, from the
+# stack's break command to its mend command.  A second in, the server
+# must not answer, and GET /health is sent.  The rest goes to load.py
+# drive.
+server_fault() {
+	local name=$1 server=$2 brk=$3 mend=$4 secs=$5 t0
+
+	shift 5
+	load_start "$name" "$@"
+	t0=$(date +%s%N)
+	stack "$brk"
 	sleep 1
-	health_during 200 degraded
-	sleep 3
-	stack redis-start
+	health_during
+	fault_took "$server"
+	hold "$t0" "$secs"
+	stack "$mend"
 	probe
+}
+
+# Sleeps until secs seconds after t0 (date +%s%N).
+hold() {
+	local left
+
+	left=$(( $1 + $2 * 1000000000 - $(date +%s%N) ))
+	((left <= 0)) || sleep "$(awk -v ns="$left" 'BEGIN { printf "%.3f", ns / 1e9 }')"
+}
+
+sc_redis_kill() {
+	server_fault redis-kill redis redis-stop redis-start 4
 	finish
 }
 
 sc_redis_freeze() {
-	load_start redis-freeze
-	stack redis-freeze
-	sleep 1
-	health_during 200 degraded
-	sleep 3
-	stack redis-thaw
-	probe
+	server_fault redis-freeze redis redis-freeze redis-thaw 4
 	finish
 }
 
 sc_pg_restart() {
-	load_start pg-restart
-	stack pg-stop
-	sleep 1
-	health_during 503 unavailable
-	sleep 2
-	stack pg-start
-	probe
+	server_fault pg-restart postgres pg-stop pg-start 3
 	finish
 }
 
 sc_pg_freeze() {
-	load_start pg-freeze
-	stack pg-freeze
-	sleep 1
-	health_during 503 unavailable
-	sleep 3
-	stack pg-thaw
-	probe
+	server_fault pg-freeze postgres pg-freeze pg-thaw 4
 	finish
 }
 
 # Longer than the lease: the dispatcher cannot tell its runs are alive,
-# and the first look after the thaw fails them as interrupted.  Their
+# and the first look after the thaw may fail them as interrupted.  Their
 # runners are stopped, nothing is lost or doubled.
 sc_pg_freeze_long() {
-	load_start pg-freeze-long --work-ms 2000
-	stack pg-freeze
-	sleep 1
-	health_during 503 unavailable
-	sleep $((LEASE + 2))
-	stack pg-thaw
-	probe
+	server_fault pg-freeze-long postgres pg-freeze pg-thaw \
+	    $((LEASE + 3)) --work-ms 2000
 	finish --allow-stage interrupted
 }
 
@@ -428,7 +456,7 @@ sc_worker_kill() {
 		victim=$(ps -o pid=,stat= --ppid "$sup" |
 		    awk '$2 !~ /^Z/ { print $1 }' | shuf -n 1)
 		[[ -n "$victim" ]] && kill -KILL "$victim"
-		((i == 4)) && health_during 200 ok
+		((i == 4)) && health_during
 		sleep 0.5
 	done
 	probe
@@ -439,6 +467,7 @@ sc_pool_restart() {
 	load_start pool-restart
 	stack pool-stop
 	health_during 503 unavailable
+	health_verdict
 	stack pool-start || FAILS+=("the pool did not start again")
 	probe
 	finish
@@ -450,7 +479,7 @@ sc_nginx_reload() {
 	load_start nginx-reload
 	for ((i = 0; i < 8; i++)); do
 		stack nginx-reload || FAILS+=("nginx-reload failed")
-		((i == 4)) && health_during 200 ok
+		((i == 4)) && health_during
 		sleep 0.5
 	done
 	probe
@@ -480,7 +509,7 @@ sc_dispatcher_kill() {
 		    >"$OUT/orphans.ps"
 		FAILS+=("runners outlived their killed dispatcher: $(tr -s ' \n' ' ' <"$OUT/orphans.ps")")
 	fi
-	health_during 200 ok
+	health_during
 	sleep 1
 	dispatcher_start || FAILS+=("the dispatcher did not start again")
 	probe --run
@@ -495,7 +524,7 @@ sc_artifacts_full() {
 	dd if=/dev/zero of="$D/artifacts/filler" bs=1M \
 	    count="$ARTIFACTS_MB" >/dev/null 2>&1
 	sleep 1
-	health_during 200 ok
+	health_during
 	sleep 3
 	rm -f "$D/artifacts/filler"
 	probe --run
@@ -528,7 +557,7 @@ sc_runner_limits() {
 	for ((i = 0; i < (RUN_TIMEOUT + RUN_GRACE + 10) * 5; i++)); do
 		n=$(user_pids | wc -l)
 		((n > most)) && most=$n
-		((i == 10)) && health_during 200 ok
+		((i == 10)) && health_during
 		state=$(run_state "$bomb")
 		[[ "$state" == failed* || "$state" == succeeded* ]] && break
 		sleep 0.2
