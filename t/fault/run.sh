@@ -71,8 +71,8 @@ readonly HEALTH_WAIT=20		# for GET /health during a fault
 readonly DRAIN=60
 readonly WORKERS=4
 
-ALL=(redis-kill redis-freeze pg-restart pg-freeze pg-freeze-long worker-kill pool-restart
-    nginx-reload dispatcher-kill artifacts-full runner-limits)
+ALL=(redis-kill redis-freeze pg-restart pg-freeze pg-freeze-long worker-kill
+    pool-restart nginx-reload dispatcher-kill artifacts-full runner-limits)
 
 OWNER=''
 SCEN=''		# the scenario under way
@@ -110,8 +110,11 @@ dispatcher_pid() {
 # The stack's configuration, its secrets left out (the dispatcher needs
 # none, and they are root's), with the suite's settings.
 dispatcher_config() {
-	grep -v -E '^(runner_path|runner_home|dispatcher_slots|run_timeout|run_grace|lease|heartbeat_interval|poll_interval|runner_max_[a-z_]+|[a-z_]+_file) *=' \
-	    "$D/gittinkerer.conf" >"$F/dispatcher.conf.new"
+	local keys='runner_path|runner_home|dispatcher_slots|run_timeout|run_grace'
+
+	keys+='|lease|heartbeat_interval|poll_interval|runner_max_[a-z_]+'
+	grep -v -E "^($keys|[a-z_]+_file) *=" "$D/gittinkerer.conf" \
+	    >"$F/dispatcher.conf.new"
 	cat >>"$F/dispatcher.conf.new" <<EOF
 
 # The fault suite's dispatcher (t/fault/run.sh).
@@ -191,10 +194,16 @@ ensure_user() {
 }
 
 mount_artifacts() {
+	local opts="size=${ARTIFACTS_MB}m,mode=0755"
+
+	opts+=",uid=$(id -u "$FAULT_USER"),gid=$(id -g "$FAULT_USER")"
+	# One left by a run that was killed outright goes first.
+	while mountpoint -q "$D/artifacts"; do
+		umount "$D/artifacts" || return 1
+	done
 	rm -rf "${D:?}/artifacts"
 	mkdir -p "$D/artifacts"
-	mount -t tmpfs -o "size=${ARTIFACTS_MB}m,mode=0755,uid=$(id -u "$FAULT_USER"),gid=$(id -g "$FAULT_USER")" \
-	    gt-fault-artifacts "$D/artifacts" || return 1
+	mount -t tmpfs -o "$opts" gt-fault-artifacts "$D/artifacts" || return 1
 	MOUNTED=1
 }
 
@@ -224,17 +233,20 @@ cleanup() {
 setup() {
 	((EUID == 0)) ||
 		die "the fault suite needs root: it mounts a tmpfs and runs the dispatcher as $FAULT_USER"
-	for bin in setpriv ps psql python3 mount useradd; do
+	for bin in setpriv ps psql python3 mount mountpoint useradd; do
 		command -v "$bin" >/dev/null || die "$bin is not installed"
 	done
 	ensure_user
 	mkdir -p "$F"
-	rm -rf "${OUT:?}" "$F/home" "$F/bin" "$F/run" "$F/gcov"
+	rm -rf "${OUT:?}" "${F:?}/home" "${F:?}/bin" "${F:?}/run" "${F:?}/gcov"
 	mkdir -p "$OUT" "$F/home" "$F/bin" "$F/run" "$F/gcov"
 	: >"$F/stack.log"
 	cp "$SRC/t/fault/runner.py" "$F/bin/runner.py"
 	chmod 0755 "$F" "$F/bin" "$F/bin/runner.py"
 	chown "$FAULT_USER:" "$F/home" "$F/gcov"
+	setpriv --reuid="$FAULT_USER" --regid="$FAULT_USER" --clear-groups \
+	    test -x "$GT_BUILDDIR/src/gittinkerer-dispatcher" -a -r "$F/bin/runner.py" ||
+		die "$FAULT_USER cannot reach $GT_BUILDDIR/src/gittinkerer-dispatcher or $F: make the folders above them searchable (chmod o+x)"
 
 	trap cleanup EXIT
 	trap 'exit 130' INT TERM
@@ -327,7 +339,8 @@ health_verdict() {
 	[[ -n "$want_code" ]] || return 0
 	if [[ "$code" != "$want_code" ]] || ! grep -q -E \
 	    "\"(status|code)\": *\"$want\"" "$OUT/$SCEN.health.json"; then
-		FAILS+=("the fault did not take: /health answered $code $(head -c 200 "$OUT/$SCEN.health.json" 2>/dev/null), not $want_code $want")
+		FAILS+=("/health answered $code, not $want_code $want:" \
+		    "$(head -c 200 "$OUT/$SCEN.health.json" 2>/dev/null)")
 	fi
 }
 
@@ -492,7 +505,8 @@ sc_dispatcher_kill() {
 	local i pid running=0 q left
 
 	load_start dispatcher-kill --work-ms 1500
-	q="SELECT count(*) FROM runs WHERE repo_key LIKE lower('$OWNER/dispatcher-kill%') AND status = 'running'"
+	q="SELECT count(*) FROM runs WHERE status = 'running' AND"
+	q+=" repo_key LIKE lower('$OWNER/dispatcher-kill%')"
 	for ((i = 0; i < 50; i++)); do
 		running=$(psql_value "$q")
 		((running > 0)) && break
@@ -539,7 +553,8 @@ run_state() {
 create_hostile() {
 	curl -s -X POST -H "Authorization: Bearer $GT_OPERATOR_TOKEN" \
 	    -H 'Content-Type: application/json' \
-	    -d "{\"repo\": \"$OWNER/hostile\", \"target\": {\"type\": \"issue\", \"number\": $1}, \"instruction\": \"$2\"}" \
+	    -d "{\"repo\": \"$OWNER/hostile\", \"instruction\": \"$2\",
+	        \"target\": {\"type\": \"issue\", \"number\": $1}}" \
 	    "$GT_URL/api/runs" | sed -n 's/^{"id":"\([0-9a-f-]*\)".*/\1/p'
 }
 
@@ -597,10 +612,13 @@ check_the_books() {
 
 	id=$(curl -s -X POST -H "Authorization: Bearer $GT_OPERATOR_TOKEN" \
 	    -H 'Content-Type: application/json' -H "Idempotency-Key: $tag" \
-	    -d "{\"repo\": \"$OWNER/selftest\", \"target\": {\"type\": \"issue\", \"number\": 1}, \"instruction\": \"work 10 $tag\"}" \
+	    -d "{\"repo\": \"$OWNER/selftest\", \"instruction\": \"work 10 $tag\",
+	        \"target\": {\"type\": \"issue\", \"number\": 1}}" \
 	    "$GT_URL/api/runs" | sed -n 's/^{"id":"\([0-9a-f-]*\)".*/\1/p')
 	[[ -n "$id" ]] || die "the books' own check could not create a run"
-	psql_value "INSERT INTO runs (repo, target_type, target_number, instruction, source, requester) VALUES ('$OWNER/selftest', 'issue', 2, 'work 10 $tag', 'api', 'role:operator')" >/dev/null ||
+	psql_value "INSERT INTO runs (repo, target_type, target_number,
+	    instruction, source, requester) VALUES ('$OWNER/selftest', 'issue',
+	    2, 'work 10 $tag', 'api', 'role:operator')" >/dev/null ||
 		die "the books' own check could not insert a run"
 	cat >"$out.load.json" <<EOF
 {"scenario": "selftest", "requests": {"create": 2}, "causes": {},
@@ -627,7 +645,7 @@ sys.exit(0 if (r["lost"], r["doubled"]) == (1, 1) else 1)' "$out.json" ||
 # ---------------------------------------------------------------------------
 
 main() {
-	local name start rc=0 failed=()
+	local name start rc=0
 
 	for name in "$@"; do
 		[[ " ${ALL[*]} " == *" $name "* ]] || die "unknown scenario: $name"
