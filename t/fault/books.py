@@ -24,7 +24,8 @@ from PostgreSQL (psql, GT_DATABASE_URL) and finds:
             the table's, still after the status cache's 5 s;
   unresolved, refused
             a request that never got its answer even after the load's
-            retries, or that got a 4xx other than 408 and 429.
+            retries, or that got a 4xx other than 408 and 429;
+  unknown   a poll of an accepted run answered 404.
 
 It also fails when the probe did not see the service recover within
 --recovery-bound seconds, when a run failed at a stage that is neither
@@ -234,6 +235,12 @@ def check(a):
         findings.append("stale: GET /api/runs/%s says %s, the table %s" %
                         (rid, api_status(a, token, rid),
                          runs[rid]["status"]))
+
+    # A poll names a run already accepted: it must never be unknown.
+    for cause, per in sorted(led["causes"].items()):
+        if cause.startswith("404") and per.get("poll"):
+            findings.append("%d polls of accepted runs answered %s" %
+                            (per["poll"], cause))
 
     for bucket in ("unresolved", "refused"):
         for r in led[bucket]:
