@@ -5,7 +5,8 @@ suite (t/fault/run.sh), and prints the suite's table.
     books.py check --scenario NAME --owner OWNER --url URL --out FILE
         --ledger FILE [--ledger FILE ...] --starts FILE
         [--drain 60] [--recovery-bound 20] [--expect-stage STAGE ...]
-        [--allow-stage STAGE ...] [--fail REASON ...]
+        [--allow-stage STAGE ...] [--fail REASON ...] [--max-errors N]
+        [--health-ms MS]
     books.py table FILE... [--out FILE]
 
 check reads what t/fault/load.py recorded (--ledger: its drive and probe
@@ -22,12 +23,15 @@ from PostgreSQL (psql, GT_DATABASE_URL) and finds:
   stuck     a run still queued or running after the drain;
   stale     a run that GET /api/runs/:id shows in another status than
             the table's, still after the status cache's 5 s;
-  unresolved, refused
+  unresolved, refused, ignored
             a request that never got its answer even after the load's
-            retries, or that got a 4xx other than 408 and 429;
+            retries, that got a 4xx other than 408 and 429, or a
+            delivery answered 2xx without a run (every one the load
+            sends is a trigger the service must accept);
   unknown   a poll of an accepted run answered 404.
 
-It also fails when the probe did not see the service recover within
+It also fails when more answers than --max-errors were other than 2xx,
+when the probe did not see the service recover within
 --recovery-bound seconds, when a run failed at a stage that is neither
 expected (--expect-stage, each of which must occur at least once: the
 fault must have bitten) nor allowed (--allow-stage), and for each
@@ -71,6 +75,8 @@ def parse_args(argv):
     c.add_argument("--expect-stage", action="append", default=[])
     c.add_argument("--allow-stage", action="append", default=[])
     c.add_argument("--fail", action="append", default=[])
+    c.add_argument("--max-errors", type=int,
+                   help="answers other than 2xx the fault may cause")
     c.add_argument("--health-ms", type=int,
                    help="how long GET /health took during the fault")
     t = sub.add_parser("table")
@@ -236,13 +242,18 @@ def check(a):
                         (rid, api_status(a, token, rid),
                          runs[rid]["status"]))
 
+    errors = sum(sum(per.values()) for per in led["causes"].values())
+    if a.max_errors is not None and errors > a.max_errors:
+        findings.append("%d answers other than 2xx, where this fault "
+                        "allows %d" % (errors, a.max_errors))
+
     # A poll names a run already accepted: it must never be unknown.
     for cause, per in sorted(led["causes"].items()):
         if cause.startswith("404") and per.get("poll"):
             findings.append("%d polls of accepted runs answered %s" %
                             (per["poll"], cause))
 
-    for bucket in ("unresolved", "refused"):
+    for bucket in ("unresolved", "refused", "ignored"):
         for r in led[bucket]:
             findings.append("%s: %s %s (%s)" % (bucket, r["kind"], r["tag"],
                                                 r["why"] or "no answer"))
