@@ -13,6 +13,8 @@
 #   pg-freeze        PostgreSQL and its backends SIGSTOPped for 4 s
 #   pg-freeze-long   the same for 11 s, longer than the dispatcher's lease
 #   worker-kill      a pool worker killed with SIGKILL, 8 times
+#   worker-kill-busy the same, each time while PostgreSQL is frozen for
+#                    0.3 s, so that the worker dies in a request
 #   pool-restart     the whole pool stopped (SIGTERM) and started again
 #   nginx-reload     nginx reloaded 8 times, every half second
 #   dispatcher-kill  the dispatcher killed with SIGKILL while runs run,
@@ -73,7 +75,8 @@ readonly WORKERS=4
 readonly KILLS=8		# workers killed in worker-kill
 
 ALL=(redis-kill redis-freeze pg-restart pg-freeze pg-freeze-long worker-kill
-    pool-restart nginx-reload dispatcher-kill artifacts-full runner-limits)
+    worker-kill-busy pool-restart nginx-reload dispatcher-kill artifacts-full
+    runner-limits)
 
 OWNER=''
 SCEN=''		# the scenario under way
@@ -475,6 +478,31 @@ sc_worker_kill() {
 	done
 	probe
 	# Only the request a worker held as it died may fail.
+	finish --max-errors "$KILLS"
+}
+
+# Workers killed in the middle of a request: PostgreSQL is frozen for a
+# moment, so that every worker holds one, and a worker is killed before
+# it is thawed.  A create whose commit went through before the kill must
+# be found by its key when sent again, one that did not must be made
+# then: either way, one run.
+sc_worker_kill_busy() {
+	local i sup victim
+
+	load_start worker-kill-busy
+	for ((i = 0; i < KILLS; i++)); do
+		sup=$(bash "$STACK" pool-pid "$D" 2>/dev/null) ||
+			{ FAILS+=("the pool is gone"); break; }
+		stack pg-freeze
+		sleep 0.3
+		victim=$(ps -o pid=,stat= --ppid "$sup" |
+		    awk '$2 !~ /^Z/ { print $1 }' | shuf -n 1)
+		[[ -n "$victim" ]] && kill -KILL "$victim"
+		stack pg-thaw
+		((i == 4)) && health_during
+		sleep 0.7
+	done
+	probe
 	finish --max-errors "$KILLS"
 }
 
