@@ -309,26 +309,31 @@ case_pool_away() {
 
 case_rate_limit() {
 	local name="over the /api rate, nginx answers 429 rate_limited in JSON"
-	local urls=() i codes limited
+	local urls=() i codes limited attempt
 
 	for ((i = 0; i < API_BURST * 3; i++)); do
 		urls+=("$HTTPS_URL/api/runs?limit=1")
 	done
-	# One connection, the requests one after the other, without a pause;
-	# the last one, kept whole for the checks below, on the same
-	# connection too: a new TLS handshake could take long enough, on a
-	# slow build, for the bucket to let it through.
-	curl -s --cacert "$CA" --max-time 30 \
-	    -H "Authorization: Bearer $GT_OPERATOR_TOKEN" \
-	    -w '\n%{http_code}\n' "${urls[@]}" \
-	    --next --cacert "$CA" --max-time 30 \
-	    -H "Authorization: Bearer $GT_OPERATOR_TOKEN" \
-	    -D "$TMP/h" -o "$TMP/b" -w 'last %{http_code}\n' \
-	    "$HTTPS_URL/api/runs?limit=1" >"$TMP/rate" 2>&1
-	codes=$(grep -x '[0-9][0-9][0-9]' "$TMP/rate" | sort | uniq -c | tr -s ' \n' ' ')
-	limited=$(grep -cx 429 "$TMP/rate")
-	note "statuses of $((API_BURST * 3)) requests at once:$codes"
-	i=$(sed -n 's/^last //p' "$TMP/rate")
+	# The request after the burst must come within a tenth of a second
+	# (one request at the site's rate) of the burst's last accepted one,
+	# or the limit lets it through.  So it goes on the burst's connection
+	# (a new TLS handshake could take that long on a slow build), and a
+	# loaded machine that still misses the window gets three tries.
+	for ((attempt = 0; attempt < 3; attempt++)); do
+		curl -s --cacert "$CA" --max-time 30 \
+		    -H "Authorization: Bearer $GT_OPERATOR_TOKEN" \
+		    -w '\n%{http_code}\n' "${urls[@]}" \
+		    --next --cacert "$CA" --max-time 30 \
+		    -H "Authorization: Bearer $GT_OPERATOR_TOKEN" \
+		    -D "$TMP/h" -o "$TMP/b" -w 'last %{http_code}\n' \
+		    "$HTTPS_URL/api/runs?limit=1" >"$TMP/rate" 2>&1
+		codes=$(grep -x '[0-9][0-9][0-9]' "$TMP/rate" | sort | uniq -c | tr -s ' \n' ' ')
+		limited=$(grep -cx 429 "$TMP/rate")
+		note "statuses of $((API_BURST * 3)) requests at once:$codes"
+		i=$(sed -n 's/^last //p' "$TMP/rate")
+		[[ "$i" == 429 ]] && break
+		sleep 3
+	done
 	if ((limited < API_BURST)); then
 		fail "$name" "no 429 among $((API_BURST * 3)) requests: $codes"
 	elif ! is_error 429 rate_limited "$i"; then
