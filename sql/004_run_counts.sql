@@ -13,8 +13,9 @@
 -- transaction began before the mark but commits after the refresh (a
 -- created_at is the time its transaction began) cannot be missed.  The
 -- dispatcher calls it every minute; the list route calls it too when the
--- uncounted part has grown large.  Deleting runs resets the counts, and
--- the next refresh counts again from the start.
+-- uncounted part has grown large.  Deleting runs, or inserting one dated
+-- before the mark (an import; the service dates runs now()), resets the
+-- counts, and the next refresh counts again from the start.
 
 CREATE TABLE run_counts (
     repo_key	text NOT NULL,
@@ -76,5 +77,22 @@ $$;
 
 CREATE TRIGGER runs_delete_resets_counts AFTER DELETE ON runs
     FOR EACH STATEMENT EXECUTE FUNCTION run_counts_reset();
+
+-- So does a run inserted before the mark, which no refresh would count.
+CREATE FUNCTION run_counts_check_inserted() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM inserted
+	WHERE created_at < (SELECT upto FROM run_counts_mark)) THEN
+	DELETE FROM run_counts;
+	UPDATE run_counts_mark SET upto = '-infinity';
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER runs_insert_before_mark_resets_counts AFTER INSERT ON runs
+    REFERENCING NEW TABLE AS inserted
+    FOR EACH STATEMENT EXECUTE FUNCTION run_counts_check_inserted();
 CREATE TRIGGER runs_truncate_resets_counts AFTER TRUNCATE ON runs
     FOR EACH STATEMENT EXECUTE FUNCTION run_counts_reset();
