@@ -370,10 +370,18 @@ size_paths() {
 }
 
 # Prints one line per path: path and "p50 p99" one request at a time.
+# First checks that the route's total is the table's: a page past a wrong
+# total would be cheap for the wrong reason.
 size_measure() {
-	local total path res
+	local total path res listed
 
 	total=$(sql -At -c 'SELECT count(*) FROM runs')
+	listed=$(curl -sf -H "Authorization: Bearer $GT_OPERATOR_TOKEN" \
+	    "$GT_URL/api/runs?page=1&limit=1" |
+	    python3 -c 'import json, sys; print(json.load(sys.stdin)["total"])') ||
+		die "GET /api/runs failed"
+	[[ "$listed" == "$total" ]] ||
+		die "GET /api/runs says $listed runs, the table holds $total"
 	while read -r path; do
 		res=$(BENCH_TOKEN=$GT_OPERATOR_TOKEN wrk_run "$GT_URL$path" 1 1 \
 		    "$SERIAL_SECONDS")
