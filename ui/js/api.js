@@ -51,14 +51,15 @@ async function errorOf(res) {
 	const e = body && body.error;
 	if (e && typeof e.code === 'string' && typeof e.message === 'string')
 		return new ApiError(res.status, e.code, e.message, e.details, requestId);
+	const status = [res.status, res.statusText].filter(Boolean).join(' ');
 	return new ApiError(res.status, `http_${res.status}`,
-	    `The service answered ${res.status} ${res.statusText || ''} without an error message it could read.`.replace('  ', ' '),
+	    `The service answered ${status} without an error message it could read.`,
 	    null, requestId);
 }
 
 // Calls the API.  Options: body (sent as JSON), token (instead of the
-// session's), idempotencyKey, signal, and as: 'json' (default), 'text' or 'blob'.  Returns
-// the parsed answer, null for 204; throws ApiError.
+// session's), idempotencyKey, signal, and as: 'json' (default), 'text'
+// or 'blob'.  Returns the answer, null for a 204; throws ApiError.
 export async function api(method, path, opts = {}) {
 	const token = opts.token !== undefined ? opts.token : getToken();
 	const headers = { Accept: 'application/json' };
@@ -96,7 +97,13 @@ export async function api(method, path, opts = {}) {
 		return res.text();
 	if (opts.as === 'blob')
 		return res.blob();
-	return res.json();
+	try {
+		return await res.json();
+	} catch {
+		throw new ApiError(res.status, 'bad_answer',
+		    'The service answered with a body that is not the JSON expected; reload the page, then retry.',
+		    null, res.headers.get('X-Request-Id'));
+	}
 }
 
 // A query string of the members that are set.

@@ -3,8 +3,9 @@
 // #/login), so that nginx serves plain files and every path it does not
 // know stays a 404.
 
-import { api, clearSession, getRole, getToken } from './api.js';
+import { api, clearSession, getRole, getToken, saveSession } from './api.js';
 import { h, fill } from './dom.js';
+import { errorBox, heading } from './views.js';
 import * as login from './pages/login.js';
 import * as runs from './pages/runs.js';
 import * as run from './pages/run.js';
@@ -26,7 +27,7 @@ const who = document.getElementById('who');
 let leave = null;	// the current page's clean-up: stops its polls
 
 // "#/runs?status=failed" → {path: "/runs", query: URLSearchParams}.
-function location() {
+function current() {
 	const frag = window.location.hash.replace(/^#/, '') || '/runs';
 	const i = frag.indexOf('?');
 
@@ -59,7 +60,7 @@ function renderNav(path) {
 }
 
 function route() {
-	const { path, query } = location();
+	const { path, query } = current();
 	const found = ROUTES.map(([re, page, auth]) => [path.match(re), page, auth])
 	    .find(([m]) => m);
 
@@ -80,7 +81,13 @@ function route() {
 
 	renderNav(path);
 	main.replaceChildren();
-	leave = page.render(main, { params: m.slice(1).map(decodeURIComponent), query, go }) || null;
+	try {
+		leave = page.render(main, { params: m.slice(1).map(decodeURIComponent), query, go }) || null;
+	} catch (err) {
+		// A fragment no page can read (a stray "%" in it, say).
+		fill(main, heading('This page cannot be shown'), errorBox(err),
+		    h('p', null, h('a', { href: '#/runs' }, 'Go to the runs')));
+	}
 	const title = main.querySelector('h1');
 	const first = main.querySelector('[data-autofocus]') || title;
 	document.title = title ? `${title.textContent} · GitTinkerer` : 'GitTinkerer';
@@ -91,22 +98,31 @@ function route() {
 // A token the service refuses ends the session, whatever page asked.
 window.addEventListener('gt:unauthorized', (e) => {
 	clearSession();
+	if (current().path === '/login')
+		return;	// another request of the same page got there first
 	sessionStorage.setItem('gittinkerer.notice', e.detail.message);
 	go(`#/login?next=${encodeURIComponent(window.location.hash)}`);
 });
 
 // Whether the token is an admin's is known only by trying an admin route.
 async function refreshRole() {
-	if (!getToken())
+	const token = getToken();
+	let role = null;
+
+	if (!token)
 		return;
 	try {
 		await api('GET', '/api/admin/paused');
-		sessionStorage.setItem('gittinkerer.role', 'admin');
+		role = 'admin';
 	} catch (err) {
 		if (err.status === 403)
-			sessionStorage.setItem('gittinkerer.role', 'operator');
+			role = 'operator';
 	}
-	renderNav(location().path);
+	// Unless the tab signed out or in again meanwhile.
+	if (role && getToken() === token) {
+		saveSession(token, role);
+		renderNav(current().path);
+	}
 }
 
 document.getElementById('skip').addEventListener('click', (e) => {

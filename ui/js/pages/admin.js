@@ -5,7 +5,7 @@
 
 import { api } from '../api.js';
 import { h, fill, field, showFieldErrors } from '../dom.js';
-import { target } from '../format.js';
+import { dateTime, target } from '../format.js';
 import { errorBox, heading, time } from '../views.js';
 
 const rateLimitPath = (repo) => {
@@ -134,7 +134,7 @@ function limitForm() {
 		}
 		const num = (el) => (el.value === '' ? null : Number(el.value));
 		const r = await api('PUT', path, { body: { limit: num(limit), window_seconds: num(windowS) } });
-		return `${r.repo} may have ${r.limit} run${r.limit === 1 ? '' : 's'} every ${r.window_seconds} s (set ${new Date(r.updated_at).toLocaleString()}).`;
+		return `${r.repo} may have ${r.limit} run${r.limit === 1 ? '' : 's'} every ${r.window_seconds} s (set ${dateTime(r.updated_at)}).`;
 	    });
 }
 

@@ -23,7 +23,9 @@ function facts(r) {
 		['Started', time(r.started_at)],
 		['Finished', time(r.finished_at)],
 		['Queue wait', duration(between(r.created_at, r.started_at))],
-		['Run time', duration(between(r.started_at, r.finished_at))],
+		['Run time', r.status === 'running'
+		    ? `${duration(between(r.started_at, new Date().toISOString()))} so far`
+		    : duration(between(r.started_at, r.finished_at))],
 		['Exit code', r.exit_code === null ? h('span', { class: 'muted' }, '–') : String(r.exit_code)],
 		['Id', h('code', null, r.id)],
 	];
@@ -181,15 +183,22 @@ export function render(main, { params }) {
 		renderActions();
 	}
 
+	// Draws what changed since the last answer, so that a selection or
+	// the focus in a part that did not change is kept.
 	function update(r) {
-		const changed = !run || run.status !== r.status;
+		const next = { ...r, artifacts: r.artifacts || (run && run.artifacts) };
+		const changed = !run || run.status !== next.status;
+		const same = (k) => run && JSON.stringify(run[k]) === JSON.stringify(next[k]);
 
-		run = { ...r, artifacts: r.artifacts || (run && run.artifacts) };
 		if (changed)
-			fill(live, badge(r.status));
-		fill(info, facts(run));
-		fill(result, outcome(run));
-		fill(artList, artifacts(run, view, artOut));
+			fill(live, badge(next.status));
+		if (changed || next.status === 'running')
+			fill(info, facts(next));
+		if (!same('result') || !same('error') || changed)
+			fill(result, outcome(next));
+		if (!same('artifacts'))
+			fill(artList, artifacts(next, view, artOut));
+		run = next;
 		if (changed && !confirming)
 			renderActions();
 	}

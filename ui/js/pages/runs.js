@@ -11,13 +11,12 @@ const LIMITS = [20, 50, 100];
 
 // The list's parameters from the fragment's query, as the API takes them.
 function params(query) {
-	const p = {
+	return {
 		page: query.get('page') || '',
 		limit: query.get('limit') || '',
 		status: query.get('status') || '',
 		repo: query.get('repo') || '',
 	};
-	return p;
 }
 
 // The fragment of this list with some parameters changed.
