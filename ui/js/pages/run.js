@@ -36,7 +36,7 @@ function outcome(r) {
 	const parts = [];
 
 	if (r.error)
-		parts.push(h('div', { class: 'run-error', role: r.status === 'failed' ? 'alert' : null },
+		parts.push(h('div', { class: ['run-error', `stage-${r.error.stage}`], role: r.status === 'failed' ? 'alert' : null },
 		    h('h2', null, 'Error'),
 		    h('p', null, h('span', { class: 'stage' }, r.error.stage), ' ', r.error.message)));
 	if (r.result) {
