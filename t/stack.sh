@@ -18,6 +18,8 @@
 #   t/stack.sh nginx-tls-stop|nginx-tls-pid DIR
 #
 # Ports: nginx on P, PostgreSQL on P+1, Redis on P+2, all on 127.0.0.1.
+# nginx serves the dashboard at / from the source folder's ui/, so an
+# edited file shows at the next reload of the page.
 # nginx-tls-start runs a second nginx, with the production site
 # (nginx/gittinkerer.conf.in) in front of the same pool: HTTPS on P+3 and
 # its plain HTTP redirect on P+4, with a self-signed certificate for
@@ -820,7 +822,8 @@ nginx_config() {
 	[[ -r "$template" ]] || { warn "$template is missing"; return 1; }
 	mkdir -p "$D/nginx/tmp"
 	sed -e "s|@PORT@|$NGINX_PORT|g" -e "s|@DIR@|$D|g" \
-	    -e "s|@SRCDIR@|$SRCDIR|g" -e "s|@NGINX_USER@|$(nginx_user)|g" \
+	    -e "s|@SRCDIR@|$SRCDIR|g" -e "s|@UI_ROOT@|$SRCDIR/ui|g" \
+	    -e "s|@NGINX_USER@|$(nginx_user)|g" \
 	    "$template" >"$NGINX_CONF.new"
 	mv "$NGINX_CONF.new" "$NGINX_CONF"
 	if ! out=$(nginx -q -t -p "$D/nginx/" -c "$NGINX_CONF" \
@@ -937,7 +940,7 @@ tls_config() {
 	    -e "s|@CERT@|$TLS_CERT|g" -e "s|@CERT_KEY@|$TLS_KEY|g" \
 	    -e "s|@POOL_SOCKET@|$POOL_SOCK|g" -e "s|@LOG_DIR@|$D/log|g" \
 	    -e "s|@API_RATE@|$rate|g" -e "s|@API_BURST@|$burst|g" \
-	    -e "s|@UI_ROOT@|$D/ui|g" \
+	    -e "s|@UI_ROOT@|$SRCDIR/ui|g" \
 	    "$template" >"$TLS_SITE.new"
 	mv "$TLS_SITE.new" "$TLS_SITE"
 	cat >"$TLS_CONF.new" <<EOF
@@ -1121,6 +1124,8 @@ cmd_start() {
 	check_reachable "$(pg_user)" "$D" "PostgreSQL runs as it"
 	check_reachable "$(nginx_user | cut -d' ' -f1)" "$D/run" \
 	    "nginx's workers run as it"
+	check_reachable "$(nginx_user | cut -d' ' -f1)" "$SRCDIR/ui" \
+	    "nginx's workers serve the dashboard from it"
 	write_params
 	make_secrets
 	write_config

@@ -173,7 +173,7 @@ START_TEST(test_path_outside_the_service_is_json_404_from_nginx)
 {
 	struct answer	 a;
 
-	http_request("GET", "/index.html", NULL, 0, NULL, &a);
+	http_request("GET", "/no-such-page.html", NULL, 0, NULL, &a);
 	assert_error(&a, 404, "not_found");
 	answer_free(&a);
 }

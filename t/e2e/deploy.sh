@@ -7,6 +7,7 @@
 #     plain HTTP redirected to HTTPS;
 #   - the answers nginx makes itself (403, 404, 413, 429, and 503 for a
 #     pool that is away) in the contract's error format;
+#   - the dashboard's files at /, with a policy of their own;
 #   - nginx reloaded ten times under load without a failed request;
 #   - the pool started by spawn-fcgi and by systemd-socket-activate
 #     behind the same nginx.
@@ -237,9 +238,9 @@ case_not_served() {
 	local name="nginx's 404 (other paths) and 403 (/metrics elsewhere) are JSON"
 	local code
 
-	code=$(https "$HTTPS_URL/index.html")
+	code=$(https "$HTTPS_URL/no-such-page.html")
 	if ! is_error 404 not_found "$code"; then
-		fail "$name" "/index.html: $REASON"
+		fail "$name" "/no-such-page.html: $REASON"
 		return
 	fi
 	# Any address in 127.0.0.0/8 is this machine's: from 127.0.0.2, the
@@ -249,6 +250,61 @@ case_not_served() {
 		fail "$name" "/metrics from 127.0.0.2: $REASON"
 	elif [[ "$(https "$HTTPS_URL/metrics")" != 200 ]]; then
 		fail "$name" "/metrics from 127.0.0.1 is not served"
+	else
+		pass "$name"
+	fi
+}
+
+case_dashboard() {
+	local name="the dashboard is served at / with a policy of its own, and the API keeps the strict one"
+	local code csp want h strict
+
+	strict="default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+	code=$(https "$HTTPS_URL/")
+	csp=$(header Content-Security-Policy)
+	if [[ "$code" != 200 || "$(header Content-Type)" != "text/html; charset=utf-8" ]]; then
+		fail "$name" "/: status $code, $(header Content-Type)"
+		return
+	elif ! grep -q '<script type="module" src="js/main.js"></script>' "$TMP/b"; then
+		fail "$name" "/ is not the dashboard's index.html: $(head -c 200 "$TMP/b")"
+		return
+	fi
+	for want in "default-src 'none'" "script-src 'self'" "style-src 'self'" \
+	    "connect-src 'self'" "frame-ancestors 'none'" \
+	    "require-trusted-types-for 'script'"; do
+		if [[ "$csp" != *"$want"* ]]; then
+			fail "$name" "the policy lacks $want: $csp"
+			return
+		fi
+	done
+	if [[ "$csp" == *unsafe-* ]]; then
+		fail "$name" "the policy allows unsafe sources: $csp"
+		return
+	fi
+	for want in "Strict-Transport-Security=max-age=31536000" \
+	    "X-Content-Type-Options=nosniff" "X-Frame-Options=DENY" \
+	    "Referrer-Policy=no-referrer"; do
+		h=${want%%=*}
+		if [[ "$(header "$h")" != "${want#*=}" ]]; then
+			fail "$name" "/: $h is \"$(header "$h")\", not \"${want#*=}\""
+			return
+		fi
+	done
+
+	code=$(https "$HTTPS_URL/js/main.js")
+	if [[ "$code" != 200 || "$(header Content-Type)" != "text/javascript; charset=utf-8" ]]; then
+		fail "$name" "/js/main.js: status $code, $(header Content-Type)"
+		return
+	fi
+	# A folder is no page, and nginx's own errors keep the strict policy.
+	code=$(https "$HTTPS_URL/js/")
+	if ! is_error 404 not_found "$code"; then
+		fail "$name" "/js/: $REASON"
+	elif [[ "$(header Content-Security-Policy)" != "$strict" ]]; then
+		fail "$name" "/js/'s 404 has the policy \"$(header Content-Security-Policy)\""
+	elif [[ "$(https "$HTTPS_URL/health")" != 200 ||
+	    "$(header Content-Security-Policy)" != "$strict" ]]; then
+		fail "$name" "/health's policy is \"$(header Content-Security-Policy)\""
 	else
 		pass "$name"
 	fi
@@ -661,6 +717,7 @@ main() {
 	case_keepalive
 	case_redirect
 	case_not_served
+	case_dashboard
 	case_body_limits
 	case_pool_away
 	case_spawn_fcgi

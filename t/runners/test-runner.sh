@@ -17,6 +17,9 @@
 #   grandchild     leave a process in its group and one in a session of
 #                  its own, recording their pids in pids.txt, exit 0
 #   count FILE     append the run id to FILE, sleep a little, exit 0
+#   steps N        log a line every 0.3 s, N lines in all, then write
+#                  summary.txt and result.json and exit 0 (a run that can
+#                  be watched running, for the dashboard's tests)
 #
 # Every process it makes writes its pid to pids.txt in the run's folder,
 # so a test can check that none is left once the run has ended.
@@ -73,6 +76,18 @@ grandchild)
 count\ *)
 	echo "$GITTINKERER_RUN_ID" >>"$arg"
 	sleep 0.05
+	exit 0
+	;;
+steps\ *)
+	i=1
+	while [ "$i" -le "$arg" ]; do
+		echo "test runner: step $i of $arg"
+		sleep 0.3
+		i=$((i + 1))
+	done
+	printf '%s steps done\n' "$arg" >"$dir/summary.txt"
+	printf '{"summary": "%s steps done", "pr_url": "https://github.com/o/r/pull/2", "commit_sha": "0123456789abcdef0123456789abcdef01234567"}' \
+	    "$arg" >"$dir/result.json"
 	exit 0
 	;;
 *)
