@@ -71,6 +71,15 @@ pgrow_bad(const char *op, const char *column)
 	return GT_ERR_INTERNAL;
 }
 
+void
+pgrow_counts_refreshed(PGresult *res)
+{
+	if (res != NULL && PQresultStatus(res) != PGRES_TUPLES_OK)
+		log_event(LOG_WARN, "run_counts_refresh_failed", "error",
+		    PQresultErrorMessage(res), NULL);
+	PQclear(res);
+}
+
 /* Parses a whole decimal int64, without trailing bytes. */
 static int
 parse_i64(const char *s, int64_t *out)

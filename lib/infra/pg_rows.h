@@ -68,6 +68,20 @@ enum pgrow_run_col {
 	"    FROM done WHERE source = 'webhook' RETURNING 1) "
 
 /*
+ * Moves the mark of the kept run counts behind the totals of
+ * GET /api/runs (sql/004_run_counts.sql).  The dispatcher runs it every
+ * minute, the list route when it counted many runs since the mark.
+ */
+#define PGROW_REFRESH_COUNTS_SQL	"SELECT run_counts_refresh()"
+
+/*
+ * Clears the result of PGROW_REFRESH_COUNTS_SQL, logging a failure: the
+ * totals stay exact without the move, only slower, so it is not the
+ * caller's error.  Accepts NULL (no answer: pg.c has logged why).
+ */
+void		 pgrow_counts_refreshed(PGresult *);
+
+/*
  * Translates a statement's result: GT_OK when its status is want,
  * GT_ERR_UNAVAILABLE when there was none (pg.c has logged why) or the
  * server could not serve it (SQLSTATE classes 08, 53 and 57, and a

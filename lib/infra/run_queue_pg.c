@@ -446,23 +446,15 @@ out_clear:
  */
 #define COUNTS_EVERY_MS	60000
 
-static const char refresh_counts_sql[] =
-    "SELECT run_counts_refresh()";
-
 static void
 refresh_counts(struct run_queue_pg *q)
 {
-	PGresult	*res;
 	int64_t		 now = clock_mono_ms();
 
 	if (now < q->counts_at)
 		return;
 	q->counts_at = now + COUNTS_EVERY_MS;
-	res = exec(q, refresh_counts_sql, 0, NULL);
-	if (res != NULL && PQresultStatus(res) != PGRES_TUPLES_OK)
-		log_event(LOG_WARN, "run_counts_refresh_failed", "error",
-		    PQresultErrorMessage(res), NULL);
-	PQclear(res);
+	pgrow_counts_refreshed(exec(q, PGROW_REFRESH_COUNTS_SQL, 0, NULL));
 }
 
 static enum gt_err

@@ -232,10 +232,6 @@ static const char list_sql[] =
     "ON true "
     "ORDER BY p.created_at DESC, p.id DESC";
 
-/* Moves the mark of the kept counts; see sql/004_run_counts.sql. */
-static const char refresh_counts_sql[] =
-    "SELECT run_counts_refresh()";
-
 /*
  * When a list counted more runs than this since the mark, it moves the
  * mark after answering.  The dispatcher moves it every minute; this is
@@ -751,13 +747,9 @@ store_list(void *ctx, struct arena *a, const struct run_filter *f,
 
 out_clear:
 	PQclear(res);
-	if (e == GT_OK && fresh > LIST_REFRESH_FRESH) {
-		res = pg_store_exec(ctx, refresh_counts_sql, 0, NULL);
-		if (res != NULL && PQresultStatus(res) != PGRES_TUPLES_OK)
-			log_event(LOG_WARN, "run_counts_refresh_failed",
-			    "error", PQresultErrorMessage(res), NULL);
-		PQclear(res);
-	}
+	if (e == GT_OK && fresh > LIST_REFRESH_FRESH)
+		pgrow_counts_refreshed(pg_store_exec(ctx,
+		    PGROW_REFRESH_COUNTS_SQL, 0, NULL));
 	return e;
 }
 

@@ -405,6 +405,18 @@ START_TEST(test_connection_settings_and_given_options)
 }
 END_TEST
 
+/* Asserts that pc's session holds the test's statement prepared once. */
+static void
+prepared_once(struct pgconn *pc)
+{
+	char	*v;
+
+	v = value(pc, "SELECT count(*) FROM pg_prepared_statements "
+	    "WHERE statement = 'SELECT $1::int * 2'");
+	ck_assert_str_eq(v, "1");
+	free(v);
+}
+
 /*
  * A statement is prepared once per connection: a second run of the same
  * text executes the prepared one, and a connection opened again prepares
@@ -426,20 +438,14 @@ START_TEST(test_statements_are_prepared_once_per_connection)
 		ck_assert_str_eq(PQgetvalue(res, 0, 0), "42");
 		PQclear(res);
 	}
-	v = value(pc, "SELECT count(*) FROM pg_prepared_statements "
-	    "WHERE statement = 'SELECT $1::int * 2'");
-	ck_assert_str_eq(v, "1");
-	free(v);
+	prepared_once(pc);
 
 	pgconn_reset(pc);
 	res = pgconn_exec(pc, sql, 1, params, 5000);
 	ck_assert_ptr_nonnull(res);
 	ck_assert_str_eq(PQgetvalue(res, 0, 0), "42");
 	PQclear(res);
-	v = value(pc, "SELECT count(*) FROM pg_prepared_statements "
-	    "WHERE statement = 'SELECT $1::int * 2'");
-	ck_assert_str_eq(v, "1");
-	free(v);
+	prepared_once(pc);
 
 	/* A statement the server refuses to prepare still gets its error. */
 	res = pgconn_exec(pc, "SELECT no_such_column", 0, NULL, 5000);
