@@ -113,7 +113,9 @@ static const char lock_sql[] =
  * row the UPDATE changed.  One row per rule (one row when there is none):
  * the verdict, the rule's counts, and the run when it was inserted.  A
  * run made from a comment ($19, $20) queues, in the same statement, the
- * reaction that tells the commenter it was accepted.
+ * reaction that tells the commenter it was accepted, and records its
+ * delivery ($21, event $20, action $23) as accepted: one commit where
+ * the webhook would otherwise pay a second.
  */
 static const char insert_sql[] =
     LIMIT_CTES ", "
@@ -147,14 +149,20 @@ static const char insert_sql[] =
     "    SELECT 'reaction', id::uuid, repo, $18::bigint, "
     "        jsonb_build_object('comment_id', $19::bigint, "
     "            'comment_kind', $20::text, 'content', 'eyes') "
-    "    FROM inserted WHERE $19::bigint IS NOT NULL RETURNING 1) "
+    "    FROM inserted WHERE $19::bigint IS NOT NULL RETURNING 1), "
+    "noted AS ("
+    "    INSERT INTO webhook_deliveries (delivery_id, event, action, "
+    "        outcome, run_id) "
+    "    SELECT $21::text, $20::text, $23::text, 'accepted', id::uuid "
+    "    FROM inserted WHERE $21::text IS NOT NULL "
+    "    ON CONFLICT (delivery_id) DO NOTHING RETURNING 1) "
     "SELECT v.fits, v.same_session, c.i, c.n, c.lim, c.oldest_s, "
     "    c.frees_s, ins.* "
     "FROM verdict v LEFT JOIN inserted ins ON true "
     "    LEFT JOIN counted c ON true "
     "ORDER BY c.i";
 
-#define INSERT_PARAMS	22
+#define INSERT_PARAMS	23
 #define INS_FITS	0
 #define INS_SAME	1
 #define INS_COUNT	2			/* the counted columns */
@@ -646,7 +654,9 @@ store_insert(void *ctx, struct arena *a, const struct run_new *rn,
 	if ((nrules > 0 && d == NULL) || rn->repo == NULL ||
 	    rn->instruction == NULL || rn->requester == NULL ||
 	    (rn->idempotency_key != NULL && rn->fingerprint == NULL) ||
-	    (rn->comment_id != 0) != (rn->comment_kind != NULL))
+	    (rn->comment_id != 0) != (rn->comment_kind != NULL) ||
+	    (rn->delivery_id != NULL && (rn->comment_kind == NULL ||
+	    rn->delivery_action == NULL)))
 		return GT_ERR_INVALID;
 	if ((e = rule_params(rules, nrules, &rt, params)) != GT_OK)
 		return e;
@@ -667,6 +677,7 @@ store_insert(void *ctx, struct arena *a, const struct run_new *rn,
 	params[19] = rn->comment_kind;
 	params[20] = rn->delivery_id;
 	params[21] = NULL;
+	params[22] = rn->delivery_action;
 	if (params[9] == NULL || params[12] == NULL)
 		return GT_ERR_INVALID;
 

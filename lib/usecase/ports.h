@@ -48,11 +48,16 @@ struct run_new {
 	const char	*idempotency_key;
 	const char	*fingerprint;
 
-	/* Webhook runs only: 0 and NULL otherwise. */
+	/*
+	 * Webhook runs only: 0 and NULL otherwise.  The delivery that asked
+	 * for the run is recorded as accepted with it, in the same commit:
+	 * its event is comment_kind, its action delivery_action.
+	 */
 	int64_t		 installation_id;
 	int64_t		 comment_id;
 	const char	*comment_kind;	/* "issue_comment", ... */
 	const char	*delivery_id;
+	const char	*delivery_action; /* "created" */
 };
 
 /* GET /api/runs's filters and page. */
@@ -132,7 +137,9 @@ struct run_store {
 	 * made only when every rule allows it, atomically with concurrent
 	 * creations, and *d is filled.  GT_ERR_CONFLICT when another run
 	 * holds the key (out is then not filled: look it up again);
-	 * GT_ERR_RATE_LIMITED when a rule refused.
+	 * GT_ERR_RATE_LIMITED when a rule refused.  A run with a delivery
+	 * id records the delivery as accepted (a delivery recorded already
+	 * keeps its first note).
 	 */
 	enum gt_err (*insert)(void *ctx, struct arena *,
 	    const struct run_new *, const struct limit_rule *rules,

@@ -185,6 +185,7 @@ create(const struct webhook_ports *p, struct arena *arena,
 	rn.comment_id = ev->comment_id;
 	rn.comment_kind = ev->event;
 	rn.delivery_id = ev->delivery_id;
+	rn.delivery_action = ev->action;
 
 	e = runs_create(p->runs, arena, &rn, member, &run, &oc);
 	switch (e) {
@@ -301,15 +302,17 @@ webhook_handle(const struct webhook_ports *p, struct arena *arena,
 	if ((e = judge(p, arena, ev, member, out, &reply)) != GT_OK)
 		return e;
 
+	/* The run's insert recorded the delivery with the run. */
+	if (out->status == WEBHOOK_ACCEPTED)
+		return GT_OK;
+
 	/*
-	 * A record that fails after a run was made loses nothing: the
-	 * comment's run is found again on a redelivery.  A refusal whose
-	 * record fails is answered 503, so that GitHub's redelivery brings
-	 * its reply back.
+	 * A record that fails after a run was cancelled loses nothing: the
+	 * cancel is done.  A refusal whose record fails is answered 503, so
+	 * that GitHub's redelivery brings its reply back.
 	 */
 	e = record(p, ev, out, reply);
-	if (e != GT_OK && (out->status == WEBHOOK_ACCEPTED ||
-	    out->status == WEBHOOK_CANCELLED))
+	if (e != GT_OK && out->status == WEBHOOK_CANCELLED)
 		return GT_OK;
 	return e;
 }

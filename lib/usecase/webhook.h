@@ -26,7 +26,8 @@
  *     rate_limited, those three with a reply queued for GitHub.
  *
  * Every answer but a duplicate of a recorded delivery is recorded with
- * the delivery, so that a redelivery is known.  Nothing here calls
+ * the delivery, so that a redelivery is known; an accepted one by the
+ * run's insert, in the same commit as the run.  Nothing here calls
  * GitHub: the reaction on an accepted comment is queued with the run
  * (run_store.insert), replies with the record.
  */

@@ -120,6 +120,7 @@ webhook_run(const char *kind, int64_t comment_id, const char *delivery)
 	rn.comment_kind = kind;
 	rn.comment_id = comment_id;
 	rn.delivery_id = delivery;
+	rn.delivery_action = "created";
 	return rn;
 }
 
@@ -355,6 +356,25 @@ START_TEST(test_insert_records_where_a_webhook_run_came_from)
 	    "requested_by IS NULL) FROM runs WHERE id = $1", 1,
 	    (const char *const[]){ out.id }, "webhook alice 9001 issue_comment "
 	    "4242 d-1 t");
+
+	/* The delivery is recorded as accepted, naming the run. */
+	scratch_value_is_p("SELECT concat_ws(' ', event, action, outcome, "
+	    "reason IS NULL, run_id = $1::uuid) FROM webhook_deliveries "
+	    "WHERE delivery_id = 'd-1'", 1, (const char *const[]){ out.id },
+	    "issue_comment created accepted t t");
+
+	/* A delivery recorded before keeps its first note. */
+	rn.comment_id = 4243;
+	insert_ok(&rn, &out);
+	scratch_value_is("SELECT count(*) FROM webhook_deliveries", "1");
+	scratch_value_is("SELECT count(*) FROM runs", "2");
+
+	/* Without its action the delivery cannot be recorded. */
+	rn.comment_id = 4244;
+	rn.delivery_action = NULL;
+	ck_assert_int_eq(store.insert(store.ctx, arena, &rn, NULL, 0, NULL,
+	    &out), GT_ERR_INVALID);
+	scratch_value_is("SELECT count(*) FROM runs", "2");
 }
 END_TEST
 
