@@ -313,6 +313,41 @@ rconn_command(struct rconn *rc, int argc, const char **argv,
 	return r;
 }
 
+redisReply *
+rconn_transaction(struct rconn *rc, size_t n, const struct rcmd *cmds)
+{
+	const char	*multi[] = { "MULTI" }, *exec[] = { "EXEC" };
+	const size_t	 multilen[] = { 5 }, execlen[] = { 4 };
+	redisContext	*ctx;
+	void		*reply;
+	size_t		 i;
+
+	if ((ctx = get_ctx(rc, now_ms() + rc->connect_timeout_ms, 0)) ==
+	    NULL)
+		return NULL;
+	if (redisAppendCommandArgv(ctx, 1, multi, multilen) != REDIS_OK)
+		goto failed;
+	for (i = 0; i < n; i++)
+		if (redisAppendCommandArgv(ctx, cmds[i].argc, cmds[i].argv,
+		    cmds[i].argvlen) != REDIS_OK)
+			goto failed;
+	if (redisAppendCommandArgv(ctx, 1, exec, execlen) != REDIS_OK)
+		goto failed;
+
+	/* MULTI's and each command's acknowledgement, then EXEC's reply. */
+	for (i = 0; i < n + 2; i++) {
+		if (redisGetReply(ctx, &reply) != REDIS_OK)
+			goto failed;
+		if (i == n + 1)
+			return reply;
+		freeReplyObject(reply);
+	}
+failed:
+	/* Whatever was half sent or half read, the connection is dropped. */
+	fail(rc, "transaction failed");
+	return NULL;
+}
+
 int
 rconn_ping(struct rconn *rc, int timeout_ms)
 {

@@ -43,6 +43,22 @@ void		 rconn_free(struct rconn *);
 redisReply	*rconn_command(struct rconn *, int argc, const char **argv,
 		    const size_t *argvlen);
 
+/* One command of a transaction: argc arguments of the given lengths. */
+struct rcmd {
+	int		 argc;
+	const char	**argv;
+	const size_t	*argvlen;
+};
+
+/*
+ * Sends the n commands as one MULTI ... EXEC transaction, in a single
+ * write, and returns EXEC's reply (an array of the commands' replies, or
+ * an error), which the caller frees with freeReplyObject().  Returns NULL
+ * as rconn_command() does.
+ */
+redisReply	*rconn_transaction(struct rconn *, size_t n,
+		    const struct rcmd *cmds);
+
 /*
  * Whether PING is answered within timeout_ms, connecting first if needed,
  * even during the back-off: 0 when it is, else -1.

@@ -6,10 +6,12 @@
  * the run has gone: 0 queued, 1 running, 2 finished (succeeded, failed
  * and cancelled rank alike, as a finished run never changes again).
  *
- * put is one Lua script, so the check and the write are atomic: an entry
- * is replaced only by one of the same or a higher rank.  A writer that
- * read a run before its dispatcher moved it forward therefore cannot put
- * the old status back.  Each put sets the entry's expiry, by the rank it
+ * put of a queued or running run is one Lua script, so the check and the
+ * write are atomic: an entry is replaced only by one of the same or a
+ * higher rank.  A writer that read a run before its dispatcher moved it
+ * forward therefore cannot put the old status back.  A finished run ranks
+ * highest and replaces any entry, so its put needs no check: HSET and
+ * PEXPIRE in one MULTI transaction, cheaper for Redis.  Each put sets the entry's expiry, by the rank it
  * stores: RUN_CACHE_FINISHED_TTL_MS for a finished run, which never
  * changes, and RUN_CACHE_UNFINISHED_TTL_MS for one that may still move,
  * which bounds how stale a poll can be when Redis missed a change.

@@ -516,6 +516,77 @@ START_TEST(test_refused_password_fails_the_connection)
 }
 END_TEST
 
+/* Sets the lengths of a transaction command's arguments. */
+static struct rcmd
+rcmd(int argc, const char **argv, size_t *len)
+{
+	int	 i;
+
+	for (i = 0; i < argc; i++)
+		len[i] = strlen(argv[i]);
+	return (struct rcmd){ argc, argv, len };
+}
+
+START_TEST(test_transaction_answers_each_command)
+{
+	struct rconn	*rc = handle(redis_addr, NULL, 2000);
+	char		 key[64];
+	const char	*hset[] = { "HSET", key, "a", "1", "b", "2" };
+	const char	*pexpire[] = { "PEXPIRE", key, "60000" };
+	const char	*incr[] = { "INCR", key };
+	const char	*pttl[] = { "PTTL", key };
+	size_t		 l0[6], l1[3], l2[2];
+	struct rcmd	 cmds[3];
+	redisReply	*r;
+
+	test_key(key, sizeof(key), "transaction");
+	cmds[0] = rcmd(6, hset, l0);
+	cmds[1] = rcmd(3, pexpire, l1);
+	r = rconn_transaction(rc, 2, cmds);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
+	ck_assert_uint_eq(r->elements, 2);
+	ck_assert_int_eq(r->element[0]->type, REDIS_REPLY_INTEGER);
+	ck_assert_int_eq(r->element[0]->integer, 2);
+	ck_assert_int_eq(r->element[1]->integer, 1);
+	freeReplyObject(r);
+	r = command(rc, 2, pttl);
+	ck_assert_int_gt(r->integer, 0);
+	ck_assert_int_le(r->integer, 60000);
+	freeReplyObject(r);
+
+	/* A command that fails inside fails alone, and says why. */
+	cmds[0] = rcmd(2, incr, l2);
+	cmds[1] = rcmd(2, pttl, l1);
+	r = rconn_transaction(rc, 2, cmds);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
+	ck_assert_int_eq(r->element[0]->type, REDIS_REPLY_ERROR);
+	ck_assert_ptr_nonnull(strstr(r->element[0]->str, "WRONGTYPE"));
+	ck_assert_int_eq(r->element[1]->type, REDIS_REPLY_INTEGER);
+	freeReplyObject(r);
+
+	/* The connection still serves the next command. */
+	r = command(rc, 2, pttl);
+	ck_assert_int_eq(r->type, REDIS_REPLY_INTEGER);
+	freeReplyObject(r);
+	del_key(rc, key);
+	rconn_free(rc);
+}
+END_TEST
+
+START_TEST(test_transaction_of_an_unreachable_server_is_null)
+{
+	struct rconn	*rc = handle("no-port-here", NULL, 1000);
+	const char	*ping[] = { "PING" };
+	size_t		 len[1];
+	struct rcmd	 cmd = rcmd(1, ping, len);
+
+	ck_assert_ptr_null(rconn_transaction(rc, 1, &cmd));
+	rconn_free(rc);
+}
+END_TEST
+
 START_TEST(test_malformed_address_is_unreachable)
 {
 	struct rconn	*rc = handle("no-port-here", NULL, 1000);
@@ -544,6 +615,7 @@ redis_suite(void)
 	tcase_add_test(tc, test_arguments_are_binary_safe);
 	tcase_add_test(tc, test_error_reply_is_returned_as_a_reply);
 	tcase_add_test(tc, test_ping_answers);
+	tcase_add_test(tc, test_transaction_answers_each_command);
 	tcase_add_test(tc, test_free_accepts_null);
 	suite_add_tcase(s, tc);
 
@@ -557,6 +629,7 @@ redis_suite(void)
 	tcase_add_test(tc, test_unix_socket_address_is_used);
 	tcase_add_test(tc, test_refused_password_fails_the_connection);
 	tcase_add_test(tc, test_malformed_address_is_unreachable);
+	tcase_add_test(tc, test_transaction_of_an_unreachable_server_is_null);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -328,6 +328,7 @@ START_TEST(test_key_of_another_type_is_internal)
 	char		 id[RANDOM_UUID_LEN], key[80];
 	const char	*set[] = { "SET", key, "not a hash", "PX", "60000" };
 	const char	*del[] = { "DEL", key };
+	const char	*get[] = { "GET", key };
 	const char	*got;
 	size_t		 len;
 	redisReply	*r;
@@ -344,6 +345,19 @@ START_TEST(test_key_of_another_type_is_internal)
 	put_text(&f, id, RUN_QUEUED, "{\"status\":\"queued\"}");
 	ck_assert_int_eq(f.cache.get(f.cache.ctx, f.arena, id, &got, &len),
 	    GT_ERR_INTERNAL);
+
+	/*
+	 * A finished run's put fails there too and leaves the value alone
+	 * (its expiry, set in the same transaction, may change).
+	 */
+	put_text(&f, id, RUN_SUCCEEDED, "{\"status\":\"succeeded\"}");
+	ck_assert_int_eq(f.cache.get(f.cache.ctx, f.arena, id, &got, &len),
+	    GT_ERR_INTERNAL);
+	r = command(f.rc, 2, get);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->type, REDIS_REPLY_STRING);
+	ck_assert_str_eq(r->str, "not a hash");
+	freeReplyObject(r);
 	command_int(f.rc, 2, del);
 	fixture_close(&f);
 }
