@@ -463,7 +463,8 @@ pg_init() {
 
 # A test server: loopback only, durability traded for speed.
 # Authentication is written in full: peer for the superuser through the
-# socket (this script's own use), trust on loopback for the service's role,
+# socket (this script's own use), trust for the service's role on loopback
+# and through the socket (which the benchmark uses, as production does),
 # nothing else.  The role may create databases, since the migration tests
 # work in scratch databases of their own.
 pg_settings() {
@@ -471,6 +472,7 @@ pg_settings() {
 # Written by t/stack.sh at each start.
 # TYPE	DATABASE	USER		ADDRESS		METHOD
 local	all		$(pg_user)				peer
+local	all		gittinkerer				trust
 host	all		gittinkerer	127.0.0.1/32	trust
 EOF
 	cat >"$PGDATA_DIR/stack.conf" <<EOF

@@ -178,16 +178,20 @@ static const char find_by_key_sql[] =
     "WHERE idempotency_key = $1::text AND "
     "    created_at > statement_timestamp() - interval '24 hours'";
 
-static const char paused_sql[] =
+/*
+ * Whether the repository ($1, any case) and the target ($2, $3) are
+ * paused, and the repository's limit override: one row, the override's
+ * columns NULL when it has none.
+ */
+static const char gate_sql[] =
     "SELECT EXISTS (SELECT 1 FROM paused_repos "
     "        WHERE repo_key = lower($1::text)), "
     "    EXISTS (SELECT 1 FROM paused_run_targets "
     "        WHERE repo_key = lower($1::text) AND "
-    "        target_type = $2::text AND target_number = $3::integer)";
-
-static const char limit_override_sql[] =
-    "SELECT \"limit\", window_seconds FROM rate_limits "
-    "WHERE repo_key = lower($1::text)";
+    "        target_type = $2::text AND target_number = $3::integer), "
+    "    o.\"limit\", o.window_seconds "
+    "FROM (SELECT 1) AS one LEFT JOIN rate_limits o "
+    "    ON o.repo_key = lower($1::text)";
 
 /*
  * The page and the total in one statement.
@@ -347,8 +351,8 @@ store_find_by_key(void *ctx, struct arena *a, const char *key,
 }
 
 static enum gt_err
-store_paused(void *ctx, const char *repo, enum target_type type,
-    int32_t number, int *repo_paused, int *target_paused)
+store_gate(void *ctx, const char *repo, enum target_type type,
+    int32_t number, struct create_gate *out)
 {
 	char			 num[16];
 	const char *const	 params[] = { repo, target_type_name(type),
@@ -356,40 +360,26 @@ store_paused(void *ctx, const char *repo, enum target_type type,
 	PGresult		*res;
 	enum gt_err		 e;
 
+	memset(out, 0, sizeof(*out));
 	if (repo == NULL || params[1] == NULL)
 		return GT_ERR_INVALID;
 	snprintf(num, sizeof(num), "%" PRId32, number);
 
-	res = pg_store_exec(ctx, paused_sql, 3, params);
-	if ((e = pgrow_check("paused", res, PGRES_TUPLES_OK)) != GT_OK)
+	res = pg_store_exec(ctx, gate_sql, 3, params);
+	if ((e = pgrow_check("gate", res, PGRES_TUPLES_OK)) != GT_OK)
 		goto out_clear;
-	if (PQntuples(res) != 1 || pgrow_bool(res, 0, 0, repo_paused) == -1 ||
-	    pgrow_bool(res, 0, 1, target_paused) == -1)
-		e = pgrow_bad("paused", "exists");
-
-out_clear:
-	PQclear(res);
-	return e;
-}
-
-static enum gt_err
-store_limit_override(void *ctx, const char *repo, int64_t *limit,
-    int64_t *window_s)
-{
-	const char *const	 params[] = { repo };
-	PGresult		*res;
-	enum gt_err		 e;
-
-	if (repo == NULL)
-		return GT_ERR_INVALID;
-	res = pg_store_exec(ctx, limit_override_sql, 1, params);
-	if ((e = pgrow_check("limit_override", res, PGRES_TUPLES_OK)) != GT_OK)
+	if (PQntuples(res) != 1 ||
+	    pgrow_bool(res, 0, 0, &out->repo_paused) == -1 ||
+	    pgrow_bool(res, 0, 1, &out->target_paused) == -1) {
+		e = pgrow_bad("gate", "paused");
 		goto out_clear;
-	if (PQntuples(res) == 0)
-		e = GT_ERR_NOT_FOUND;
-	else if (PQntuples(res) != 1 || pgrow_i64(res, 0, 0, limit) != 0 ||
-	    pgrow_i64(res, 0, 1, window_s) != 0)
-		e = pgrow_bad("limit_override", "limit");
+	}
+	if (PQgetisnull(res, 0, 2))
+		goto out_clear;
+	out->has_override = 1;
+	if (pgrow_i64(res, 0, 2, &out->limit) != 0 ||
+	    pgrow_i64(res, 0, 3, &out->window_s) != 0)
+		e = pgrow_bad("gate", "limit");
 
 out_clear:
 	PQclear(res);
@@ -805,8 +795,7 @@ run_store_pg_port(struct pg_store *s, struct run_store *out)
 	out->ctx = s;
 	out->get = store_get;
 	out->find_by_key = store_find_by_key;
-	out->paused = store_paused;
-	out->limit_override = store_limit_override;
+	out->gate = store_gate;
 	out->insert = store_insert;
 	out->count_limits = store_count_limits;
 	out->list = store_list;

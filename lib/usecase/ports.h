@@ -60,6 +60,15 @@ struct run_new {
 	const char	*delivery_action; /* "created" */
 };
 
+/* What run_store.gate answers. */
+struct create_gate {
+	int		 repo_paused;
+	int		 target_paused;
+	int		 has_override;	/* then limit and window_s: */
+	int64_t		 limit;
+	int64_t		 window_s;
+};
+
 /* GET /api/runs's filters and page. */
 struct run_filter {
 	int		 has_status;
@@ -118,17 +127,13 @@ struct run_store {
 	enum gt_err (*find_by_key)(void *ctx, struct arena *, const char *key,
 	    const char *fingerprint, struct run *out, int *same);
 
-	/* Whether the repository, and the target in it, are paused. */
-	enum gt_err (*paused)(void *ctx, const char *repo,
-	    enum target_type type, int32_t number, int *repo_paused,
-	    int *target_paused);
-
 	/*
-	 * An admin's override of the repository's limit: GT_OK with *limit
-	 * and *window_s, or GT_ERR_NOT_FOUND.
+	 * What a creation must know of the repository and the target
+	 * before it takes anything, read together: whether they are
+	 * paused, and an admin's override of the repository's limit.
 	 */
-	enum gt_err (*limit_override)(void *ctx, const char *repo,
-	    int64_t *limit, int64_t *window_s);
+	enum gt_err (*gate)(void *ctx, const char *repo,
+	    enum target_type type, int32_t number, struct create_gate *out);
 
 	/*
 	 * Inserts a queued run and commits it, releasing first an

@@ -29,8 +29,8 @@ runs_cache_put(const struct run_cache *cache, const struct run *r)
 }
 
 /*
- * The rules for a creation: the repository's (an admin's override, else
- * the default) and the requester's.
+ * The rules for a creation: the repository's (the default, which an
+ * admin's override replaces) and the requester's.
  */
 static enum gt_err
 make_rules(const struct runs_ports *p, struct arena *arena,
@@ -38,7 +38,6 @@ make_rules(const struct runs_ports *p, struct arena *arena,
 {
 	struct limit_rule	*repo = &oc->rules[0], *who = &oc->rules[1];
 	char			 key[REPO_MAX + 1];
-	enum gt_err		 e;
 
 	if (repo_key(rn->repo, key, sizeof(key)) == -1)
 		return GT_ERR_INVALID;
@@ -46,13 +45,8 @@ make_rules(const struct runs_ports *p, struct arena *arena,
 	repo->name = "repo";
 	if ((repo->key = arena_strdup(arena, key)) == NULL)
 		return GT_ERR_NOMEM;
-	e = p->store->limit_override(p->store->ctx, rn->repo, &repo->limit,
-	    &repo->window_s);
-	if (e == GT_ERR_NOT_FOUND) {
-		repo->limit = p->limits.repo_limit;
-		repo->window_s = p->limits.repo_window_s;
-	} else if (e != GT_OK)
-		return e;
+	repo->limit = p->limits.repo_limit;
+	repo->window_s = p->limits.repo_window_s;
 
 	who->kind = LIMIT_REQUESTER;
 	who->name = "requester";
@@ -102,12 +96,24 @@ runs_create(const struct runs_ports *p, struct arena *arena,
     const struct run_new *rn, const char *member, struct run *out,
     struct create_outcome *oc)
 {
-	enum gt_err	 e;
-	int		 repo_paused = 0, target_paused = 0, taken = 0;
+	struct create_gate	 g;
+	enum gt_err		 e;
+	int			 taken = 0;
 
 	memset(oc, 0, sizeof(*oc));
 	if ((e = make_rules(p, arena, rn, oc)) != GT_OK)
 		return e;
+	/*
+	 * The pauses are read with the override, in one statement, but
+	 * only a new creation heeds them: a replay answers what was made.
+	 */
+	if ((e = p->store->gate(p->store->ctx, rn->repo, rn->target_type,
+	    rn->target_number, &g)) != GT_OK)
+		return e;
+	if (g.has_override) {
+		oc->rules[0].limit = g.limit;
+		oc->rules[0].window_s = g.window_s;
+	}
 
 	if (rn->idempotency_key != NULL) {
 		e = replay(p, arena, rn, out, oc);
@@ -115,13 +121,10 @@ runs_create(const struct runs_ports *p, struct arena *arena,
 			return e;
 	}
 
-	e = p->store->paused(p->store->ctx, rn->repo, rn->target_type,
-	    rn->target_number, &repo_paused, &target_paused);
-	if (e != GT_OK)
-		return e;
-	if (repo_paused || target_paused) {
+	if (g.repo_paused || g.target_paused) {
 		peek(p, oc);
-		return repo_paused ? GT_ERR_PAUSED_REPO : GT_ERR_PAUSED_TARGET;
+		return g.repo_paused ? GT_ERR_PAUSED_REPO :
+		    GT_ERR_PAUSED_TARGET;
 	}
 
 	e = p->limiter->take(p->limiter->ctx, oc->rules, oc->nrules, member,

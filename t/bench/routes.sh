@@ -11,13 +11,13 @@
 # source tree (-O2, no coverage: what a package builds) in D/build.  It
 # starts a stack of its own on that build (t/stack.sh, in D, default a new
 # temporary folder removed at the end; ports P to P+5, default 19580),
-# with nginx keeping its FastCGI connections as the production site does,
-# fills the
-# runs table like t/bench/analytics.sh (10 000 runs, then up to --runs,
-# default 1 000 000), then drives each route with wrk
-# (default 10 s, 16 connections, 2 threads) through the stack's nginx.
-# The pool runs with max_requests = 0, so that the memory read after the
-# load is that of workers that served all of it.
+# with nginx keeping its FastCGI connections as the production site does
+# and the pool reaching PostgreSQL through its Unix socket (as deploy.md
+# sets it up), fills the runs table like t/bench/analytics.sh (10 000
+# runs, then up to --runs, default 1 000 000), then drives each route
+# with wrk (default 10 s, 16 connections, 2 threads) through the stack's
+# nginx.  The pool runs with max_requests = 0, so that the memory read
+# after the load is that of workers that served all of it.
 #
 # The limits, at the same concurrency:
 #
@@ -139,10 +139,15 @@ set +a
 mkdir -p "$work/static" "$work/pgbench"
 
 # The environment overrides the configuration file: no recycling of
-# workers, and limits no benchmark reaches.
+# workers, limits no benchmark reaches, and PostgreSQL through its Unix
+# socket, as production reaches it (doc/deploy.md); pgbench uses the same.
+db_socket_url="host=$dir/pg/run ${GT_DATABASE_URL#*host=127.0.0.1 }"
+[[ "$db_socket_url" != "$GT_DATABASE_URL" && -S "$dir/pg/run/.s.PGSQL.$((port_base + 1))" ]] ||
+	die "no PostgreSQL socket in $dir/pg/run for $GT_DATABASE_URL"
 bash "$stack" pool-stop "$dir" >/dev/null
 GITTINKERER_MAX_REQUESTS=0 GITTINKERER_REPO_RATE_LIMIT=1000000 \
     GITTINKERER_REQUESTER_RATE_LIMIT=1000000 \
+    GITTINKERER_DATABASE_URL=$db_socket_url \
     bash "$stack" pool-start "$dir" >/dev/null
 redis_port=${GT_REDIS##*:}
 
@@ -253,7 +258,7 @@ pgbench_run() {
 	printf '%s\n' "$2" >"$work/pgbench/$name/script.sql"
 	out=$(cd "$work/pgbench/$name" && PGOPTIONS=$PG_SESSION pgbench -n \
 	    -M prepared -c "$connections" -j "$threads" -T "$duration" -l \
-	    -f script.sql "$GT_DATABASE_URL" 2>&1) ||
+	    -f script.sql "$db_socket_url" 2>&1) ||
 		die "pgbench $name failed: $out"
 	tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | head -n 1)
 	count=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")

@@ -58,19 +58,11 @@ store_find_by_key(void *ctx, struct arena *a, const char *key,
 }
 
 static enum gt_err
-store_paused(void *ctx, const char *repo, enum target_type type,
-    int32_t number, int *repo_paused, int *target_paused)
+store_gate(void *ctx, const char *repo, enum target_type type,
+    int32_t number, struct create_gate *out)
 {
-	*repo_paused = 0;
-	*target_paused = 0;
+	memset(out, 0, sizeof(*out));
 	return GT_OK;
-}
-
-static enum gt_err
-store_limit_override(void *ctx, const char *repo, int64_t *limit,
-    int64_t *window_s)
-{
-	return GT_ERR_NOT_FOUND;
 }
 
 static void
@@ -338,7 +330,7 @@ app_setup(void)
 	log_set_level(LOG_ERROR);
 
 	app->store = (struct run_store){ NULL, store_get, store_find_by_key,
-	    store_paused, store_limit_override, store_insert,
+	    store_gate, store_insert,
 	    store_count_limits, store_list, store_cancel };
 	app->cache = (struct run_cache){ NULL, cache_get, cache_put,
 	    cache_invalidate };

@@ -199,7 +199,7 @@ count_runs_is(const char *want)
 static void
 nothing_left_open(void)
 {
-	int	 repo_paused, target_paused;
+	struct create_gate	 g;
 
 	scratch_value_is("SELECT count(*) FROM pg_locks WHERE locktype = "
 	    "'advisory' AND database = (SELECT oid FROM pg_database WHERE "
@@ -207,8 +207,8 @@ nothing_left_open(void)
 	scratch_value_is("SELECT count(*) FROM pg_stat_activity WHERE datname "
 	    "= current_database() AND application_name = 'gittinkerer' AND "
 	    "state <> 'idle'", "0");
-	ck_assert_int_eq(store.paused(store.ctx, "octo/widgets", TARGET_ISSUE,
-	    1, &repo_paused, &target_paused), GT_OK);
+	ck_assert_int_eq(store.gate(store.ctx, "octo/widgets", TARGET_ISSUE,
+	    1, &g), GT_OK);
 }
 
 /* A forked creator's store: a connection of its own. */
@@ -575,8 +575,8 @@ START_TEST(test_pauses_compare_case_insensitively)
 		{ "octo/other", TARGET_ISSUE, 6, 0, 0 },
 		{ "octo/none", TARGET_ISSUE, 5, 0, 0 },
 	};
-	size_t	 i;
-	int	 rp, tp;
+	struct create_gate	 g;
+	size_t			 i;
 
 	scratch_must(scratch.side, "INSERT INTO paused_repos (repo_key, repo) "
 	    "VALUES ('octo/widgets', 'Octo/Widgets')");
@@ -584,29 +584,44 @@ START_TEST(test_pauses_compare_case_insensitively)
 	    "target_type, target_number, repo) VALUES ('octo/other', 'issue', "
 	    "5, 'Octo/Other')");
 	for (i = 0; i < NELEM(cases); i++) {
-		rp = tp = -1;
-		ck_assert_int_eq(store.paused(store.ctx, cases[i].repo,
-		    cases[i].type, cases[i].number, &rp, &tp), GT_OK);
-		ck_assert_msg(rp == cases[i].repo_paused &&
-		    tp == cases[i].target_paused, "%s %d: got %d %d",
-		    cases[i].repo, cases[i].number, rp, tp);
+		g.repo_paused = g.target_paused = g.has_override = -1;
+		ck_assert_int_eq(store.gate(store.ctx, cases[i].repo,
+		    cases[i].type, cases[i].number, &g), GT_OK);
+		ck_assert_msg(g.repo_paused == cases[i].repo_paused &&
+		    g.target_paused == cases[i].target_paused,
+		    "%s %d: got %d %d", cases[i].repo, cases[i].number,
+		    g.repo_paused, g.target_paused);
+		ck_assert_int_eq(g.has_override, 0);
 	}
 }
 END_TEST
 
 START_TEST(test_limit_override_is_read_by_repo_key)
 {
-	int64_t	 limit = 0, window = 0;
+	struct create_gate	 g;
 
-	ck_assert_int_eq(store.limit_override(store.ctx, "Octo/Limited",
-	    &limit, &window), GT_ERR_NOT_FOUND);
+	ck_assert_int_eq(store.gate(store.ctx, "Octo/Limited", TARGET_ISSUE, 1,
+	    &g), GT_OK);
+	ck_assert_int_eq(g.has_override, 0);
 	scratch_must(scratch.side, "INSERT INTO rate_limits (repo_key, repo, "
 	    "\"limit\", window_seconds) VALUES ('octo/limited', "
 	    "'Octo/Limited', 5, 600)");
-	ck_assert_int_eq(store.limit_override(store.ctx, "OCTO/limited",
-	    &limit, &window), GT_OK);
-	ck_assert_int_eq(limit, 5);
-	ck_assert_int_eq(window, 600);
+	ck_assert_int_eq(store.gate(store.ctx, "OCTO/limited", TARGET_ISSUE, 1,
+	    &g), GT_OK);
+	ck_assert_int_eq(g.has_override, 1);
+	ck_assert_int_eq(g.limit, 5);
+	ck_assert_int_eq(g.window_s, 600);
+	ck_assert_int_eq(g.repo_paused, 0);
+	ck_assert_int_eq(g.target_paused, 0);
+
+	/* With a pause, in the same answer. */
+	scratch_must(scratch.side, "INSERT INTO paused_repos (repo_key, repo) "
+	    "VALUES ('octo/limited', 'Octo/Limited')");
+	ck_assert_int_eq(store.gate(store.ctx, "octo/LIMITED", TARGET_ISSUE, 1,
+	    &g), GT_OK);
+	ck_assert_int_eq(g.repo_paused, 1);
+	ck_assert_int_eq(g.has_override, 1);
+	ck_assert_int_eq(g.limit, 5);
 }
 END_TEST
 
@@ -1247,10 +1262,11 @@ START_TEST(test_every_call_is_unavailable_without_a_server)
 	struct run_new		 rn = api_run("octo/widgets", "x");
 	struct run_filter	 f;
 	struct run		 out, *runs;
+	struct create_gate	 g;
 	char			 url[128];
 	size_t			 n;
-	int64_t			 i64a, i64b;
-	int			 fd, a, b;
+	int64_t			 i64a;
+	int			 fd, a;
 
 	/* A port nothing listens on: bound, then closed. */
 	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM, 0), -1);
@@ -1272,10 +1288,8 @@ START_TEST(test_every_call_is_unavailable_without_a_server)
 	    "2f1c0000-0000-4000-8000-000000000000", &out), GT_ERR_UNAVAILABLE);
 	ck_assert_int_eq(ds.find_by_key(ds.ctx, arena, "k", "fp", &out, &a),
 	    GT_ERR_UNAVAILABLE);
-	ck_assert_int_eq(ds.paused(ds.ctx, "octo/widgets", TARGET_ISSUE, 1,
-	    &a, &b), GT_ERR_UNAVAILABLE);
-	ck_assert_int_eq(ds.limit_override(ds.ctx, "octo/widgets", &i64a,
-	    &i64b), GT_ERR_UNAVAILABLE);
+	ck_assert_int_eq(ds.gate(ds.ctx, "octo/widgets", TARGET_ISSUE, 1, &g),
+	    GT_ERR_UNAVAILABLE);
 	ck_assert_int_eq(ds.insert(ds.ctx, arena, &rn, NULL, 0, NULL, &out),
 	    GT_ERR_UNAVAILABLE);
 	ck_assert_int_eq(ds.insert(ds.ctx, arena, &rn, &r, 1, &d, &out),
@@ -1328,10 +1342,11 @@ END_TEST
 
 START_TEST(test_unexpected_error_is_internal_and_logged)
 {
-	char	 path[] = "/tmp/gt_check_run_store_XXXXXX", text[4096];
-	int64_t	 limit, window;
-	ssize_t	 len;
-	int	 fd, saved;
+	char			 path[] = "/tmp/gt_check_run_store_XXXXXX";
+	char			 text[4096];
+	struct create_gate	 g;
+	ssize_t			 len;
+	int			 fd, saved;
 
 	scratch_must(scratch.side, "ALTER TABLE rate_limits RENAME TO "
 	    "rate_limits_gone");
@@ -1340,8 +1355,8 @@ START_TEST(test_unexpected_error_is_internal_and_logged)
 	ck_assert_int_ne(fd = mkstemp(path), -1);
 	ck_assert_int_ne(saved = dup(STDERR_FILENO), -1);
 	ck_assert_int_ne(dup2(fd, STDERR_FILENO), -1);
-	ck_assert_int_eq(store.limit_override(store.ctx, "Secret-Owner/x",
-	    &limit, &window), GT_ERR_INTERNAL);
+	ck_assert_int_eq(store.gate(store.ctx, "Secret-Owner/x", TARGET_ISSUE,
+	    1, &g), GT_ERR_INTERNAL);
 	ck_assert_int_ne(dup2(saved, STDERR_FILENO), -1);
 	close(saved);
 
@@ -1350,7 +1365,7 @@ START_TEST(test_unexpected_error_is_internal_and_logged)
 	close(fd);
 	unlink(path);
 	ck_assert_msg(strstr(text, "event=pg_error") != NULL &&
-	    strstr(text, "op=limit_override") != NULL &&
+	    strstr(text, "op=gate") != NULL &&
 	    strstr(text, "sqlstate=42P01") != NULL &&
 	    strstr(text, "rate_limits") != NULL, "log: %s", text);
 	ck_assert_msg(strstr(text, "Secret") == NULL &&

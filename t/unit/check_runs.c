@@ -61,8 +61,7 @@ called_at(const char *call)
 enum store_fn {
 	ST_GET,
 	ST_FIND_BY_KEY,
-	ST_PAUSED,
-	ST_LIMIT_OVERRIDE,
+	ST_GATE,
 	ST_INSERT,
 	ST_COUNT_LIMITS,
 	ST_LIST,
@@ -73,8 +72,7 @@ enum store_fn {
 static const char *const store_fn_names[ST_NFN] = {
 	[ST_GET] = "store.get",
 	[ST_FIND_BY_KEY] = "store.find_by_key",
-	[ST_PAUSED] = "store.paused",
-	[ST_LIMIT_OVERRIDE] = "store.limit_override",
+	[ST_GATE] = "store.gate",
 	[ST_INSERT] = "store.insert",
 	[ST_COUNT_LIMITS] = "store.count_limits",
 	[ST_LIST] = "store.list",
@@ -113,7 +111,7 @@ struct fake_store {
 
 	/* The arguments of the last calls. */
 	const char		*id;		/* get, cancel */
-	const char		*repo;		/* paused, limit_override */
+	const char		*repo;		/* gate */
 	enum target_type	 target_type;
 	int32_t			 target_number;
 	const char		*key;		/* find_by_key */
@@ -283,34 +281,24 @@ fake_store_find_by_key(void *ctx, struct arena *ar, const char *key,
 }
 
 static enum gt_err
-fake_store_paused(void *ctx, const char *repo, enum target_type type,
-    int32_t number, int *repo_paused, int *target_paused)
+fake_store_gate(void *ctx, const char *repo, enum target_type type,
+    int32_t number, struct create_gate *out)
 {
 	enum gt_err	 e;
 
-	if ((e = store_call(ctx, ST_PAUSED)) != GT_OK)
+	memset(out, 0, sizeof(*out));
+	if ((e = store_call(ctx, ST_GATE)) != GT_OK)
 		return e;
 	fakes.store.repo = repo;
 	fakes.store.target_type = type;
 	fakes.store.target_number = number;
-	*repo_paused = fakes.store.repo_paused;
-	*target_paused = fakes.store.target_paused;
-	return GT_OK;
-}
-
-static enum gt_err
-fake_store_limit_override(void *ctx, const char *repo, int64_t *limit,
-    int64_t *window_s)
-{
-	enum gt_err	 e;
-
-	if ((e = store_call(ctx, ST_LIMIT_OVERRIDE)) != GT_OK)
-		return e;
-	fakes.store.repo = repo;
-	if (!fakes.store.has_override)
-		return GT_ERR_NOT_FOUND;
-	*limit = fakes.store.override_limit;
-	*window_s = fakes.store.override_window_s;
+	out->repo_paused = fakes.store.repo_paused;
+	out->target_paused = fakes.store.target_paused;
+	out->has_override = fakes.store.has_override;
+	if (out->has_override) {
+		out->limit = fakes.store.override_limit;
+		out->window_s = fakes.store.override_window_s;
+	}
 	return GT_OK;
 }
 
@@ -476,7 +464,7 @@ fake_store_cancel(void *ctx, struct arena *ar, const char *id,
 
 static const struct run_store store_port = {
 	&fakes.store, fake_store_get, fake_store_find_by_key,
-	fake_store_paused, fake_store_limit_override, fake_store_insert,
+	fake_store_gate, fake_store_insert,
 	fake_store_count_limits, fake_store_list, fake_store_cancel
 };
 
@@ -1297,7 +1285,7 @@ START_TEST(same_key_and_request_replays_the_first_run)
 	ck_assert_str_eq(fakes.store.key, "key-1");
 	ck_assert_str_eq(fakes.store.fingerprint, "fp-1");
 	ck_assert_int_eq(fakes.store.calls[ST_INSERT], 0);
-	ck_assert_int_eq(fakes.store.calls[ST_PAUSED], 0);
+	ck_assert_int_eq(fakes.store.calls[ST_GATE], 1);
 	ck_assert_int_eq(fakes.limiter.takes, 0);
 	ck_assert_int_eq(fakes.cache.puts, 0);
 	ck_assert_int_eq(oc.has_decision, 1);
@@ -1336,7 +1324,7 @@ START_TEST(same_key_with_another_request_is_refused)
 	rn.fingerprint = "fp-other";
 	ck_assert_int_eq(create(&rn, &out, &oc), GT_ERR_IDEMPOTENCY);
 	ck_assert_int_eq(fakes.store.calls[ST_INSERT], 0);
-	ck_assert_int_eq(fakes.store.calls[ST_PAUSED], 0);
+	ck_assert_int_eq(fakes.store.calls[ST_GATE], 1);
 	ck_assert_int_eq(fakes.limiter.takes, 0);
 	ck_assert_uint_eq(fakes.store.nruns, 1);
 }
@@ -1445,7 +1433,7 @@ END_TEST
 /* runs_create: the store down, at each step. */
 
 static const enum store_fn create_steps[] = {
-	ST_LIMIT_OVERRIDE, ST_FIND_BY_KEY, ST_PAUSED, ST_INSERT
+	ST_GATE, ST_FIND_BY_KEY, ST_INSERT
 };
 
 START_TEST(create_with_the_store_down_is_unavailable)
@@ -1468,15 +1456,15 @@ START_TEST(create_with_the_store_down_is_unavailable)
 }
 END_TEST
 
-START_TEST(override_lookup_down_makes_create_unavailable)
+START_TEST(gate_down_makes_create_unavailable)
 {
 	struct run_new		 rn = new_run();
 	struct run		 out;
 	struct create_outcome	 oc;
 
-	fakes.store.fail[ST_LIMIT_OVERRIDE] = GT_ERR_UNAVAILABLE;
+	fakes.store.fail[ST_GATE] = GT_ERR_UNAVAILABLE;
 	ck_assert_int_eq(create(&rn, &out, &oc), GT_ERR_UNAVAILABLE);
-	ck_assert_int_eq(fakes.store.calls[ST_PAUSED], 0);
+	ck_assert_int_eq(fakes.store.calls[ST_GATE], 1);
 	ck_assert_int_eq(fakes.store.calls[ST_INSERT], 0);
 	ck_assert_int_eq(fakes.limiter.takes, 0);
 	ck_assert_int_eq(fakes.limiter.peeks, 0);
@@ -2220,7 +2208,7 @@ runs_suite(void)
 	tc = fixture("create unavailable");
 	tcase_add_loop_test(tc, create_with_the_store_down_is_unavailable, 0,
 	    NELEM(create_steps));
-	tcase_add_test(tc, override_lookup_down_makes_create_unavailable);
+	tcase_add_test(tc, gate_down_makes_create_unavailable);
 	tcase_add_test(tc, create_with_the_cache_down_still_creates);
 	suite_add_tcase(s, tc);
 

@@ -262,23 +262,15 @@ static const struct webhook_store hooks_port = {
 /* The fake run store, cache and limiter. */
 
 static enum gt_err
-fake_paused(void *ctx, const char *repo, enum target_type type,
-    int32_t number, int *repo_paused, int *target_paused)
+fake_gate(void *ctx, const char *repo, enum target_type type,
+    int32_t number, struct create_gate *out)
 {
 	ck_assert_ptr_eq(ctx, &fakes.store);
-	note("runs.paused");
-	*repo_paused = fakes.store.repo_paused;
-	*target_paused = fakes.store.target_paused;
+	note("runs.gate");
+	memset(out, 0, sizeof(*out));
+	out->repo_paused = fakes.store.repo_paused;
+	out->target_paused = fakes.store.target_paused;
 	return GT_OK;
-}
-
-static enum gt_err
-fake_limit_override(void *ctx, const char *repo, int64_t *limit,
-    int64_t *window_s)
-{
-	ck_assert_ptr_eq(ctx, &fakes.store);
-	note("runs.limit_override");
-	return GT_ERR_NOT_FOUND;
 }
 
 /*
@@ -370,8 +362,7 @@ fake_cancel(void *ctx, struct arena *ar, const char *id, struct run *out)
 
 static const struct run_store store_port = {
 	.ctx = &fakes.store,
-	.paused = fake_paused,
-	.limit_override = fake_limit_override,
+	.gate = fake_gate,
 	.insert = fake_insert,
 	.cancel = fake_cancel,
 };
