@@ -245,6 +245,87 @@ static const char list_sql[] =
     "ORDER BY p.created_at DESC, p.id DESC";
 
 /*
+ * A page at least this far from both ends of an unfiltered or
+ * status-filtered list, past the runs created since the mark, is found
+ * through the day counts (list_deep_sql); nearer, stepping over the
+ * runs before it costs less than summing the days.
+ */
+#define LIST_DAY_MIN	5000
+#define LIST_DAY_MIN_SQL	"5000"
+
+/*
+ * list_sql with a third way to a page, for a deep one when no repository
+ * is given.  The runs created before the mark are counted per UTC day
+ * and status (run_day_counts, sql/005_run_day_counts.sql), so the
+ * position of the page's first run among them, $4 less the runs since
+ * the mark, falls in one day: the days are summed newest first until
+ * they pass it, and the page is the matching runs created before the
+ * start of the next day (and before the mark), skipping those of that
+ * day that come first.  Every run created before the mark is counted,
+ * so the runs before that bound are exactly the counted runs of the day
+ * and of the days before.  The page then costs one day's runs and the
+ * number of days, however deep it is.  A page near either end, or among
+ * the runs since the mark, is read as list_sql reads it.  Kept apart
+ * from list_sql so that the first pages do not pay for planning a third
+ * branch.
+ */
+static const char list_deep_sql[] =
+    "WITH kept AS ("
+    "    SELECT coalesce(sum(n), 0)::bigint AS n FROM run_counts "
+    "    WHERE ($1::text IS NULL OR status = $1::text) AND "
+    "        ($2::text IS NULL OR repo_key = lower($2::text))), "
+    "fresh AS ("
+    "    SELECT count(*) AS n FROM runs "
+    "    WHERE created_at >= (SELECT upto FROM run_counts_mark) AND "
+    "        ($1::text IS NULL OR status = $1::text) AND "
+    "        ($2::text IS NULL OR repo_key = lower($2::text))), "
+    "t AS (SELECT kept.n + fresh.n AS total, fresh.n AS fresh, "
+    "        $2::text IS NULL AND "
+    "        $4::bigint >= fresh.n + " LIST_DAY_MIN_SQL " AND "
+    "        kept.n + fresh.n - $4::bigint > " LIST_DAY_MIN_SQL " AS by_day "
+    "    FROM kept, fresh) "
+    "SELECT t.total, t.fresh, " PGROW_RUN_COLUMNS " "
+    "FROM t LEFT JOIN LATERAL ("
+    "    (SELECT * FROM runs "
+    "    WHERE ($1::text IS NULL OR status = $1::text) AND "
+    "        ($2::text IS NULL OR repo_key = lower($2::text)) AND "
+    "        NOT t.by_day AND $4::bigint <= t.total / 2 "
+    "    ORDER BY created_at DESC, id DESC "
+    "    LIMIT $3::bigint OFFSET $4::bigint) "
+    "    UNION ALL "
+    "    (SELECT * FROM runs "
+    "    WHERE ($1::text IS NULL OR status = $1::text) AND "
+    "        ($2::text IS NULL OR repo_key = lower($2::text)) AND "
+    "        NOT t.by_day AND $4::bigint > t.total / 2 AND "
+    "        $4::bigint < t.total "
+    "    ORDER BY created_at, id "
+    "    LIMIT least($3::bigint, t.total - least($4::bigint, t.total)) "
+    "    OFFSET greatest(t.total - least($4::bigint, t.total) - "
+    "        $3::bigint, 0)) "
+    "    UNION ALL "
+    "    (SELECT r.* FROM ("
+    "        SELECT d.day, d.newer FROM ("
+    "            SELECT day, n, sum(n) OVER (ORDER BY day DESC) - n "
+    "                AS newer "
+    "            FROM (SELECT day, sum(n)::integer AS n "
+    "                FROM run_day_counts "
+    "                WHERE ($1::text IS NULL OR status = $1::text) "
+    "                GROUP BY day ORDER BY day DESC) AS g) AS d "
+    "        WHERE d.newer <= $4::bigint - t.fresh AND "
+    "            d.newer + d.n > $4::bigint - t.fresh) AS l, "
+    "        LATERAL (SELECT * FROM runs "
+    "            WHERE ($1::text IS NULL OR status = $1::text) AND "
+    "                created_at < least("
+    "                    (SELECT upto FROM run_counts_mark), "
+    "                    to_timestamp((l.day + 1) * 86400.0)) "
+    "            ORDER BY created_at DESC, id DESC "
+    "            LIMIT $3::bigint "
+    "            OFFSET $4::bigint - t.fresh - l.newer) AS r "
+    "    WHERE t.by_day)) AS p "
+    "ON true "
+    "ORDER BY p.created_at DESC, p.id DESC";
+
+/*
  * When a list counted more runs than this since the mark, it moves the
  * mark after answering.  The dispatcher moves it every minute; this is
  * for a database filled by other means, or a dispatcher that is down.
@@ -725,7 +806,8 @@ store_list(void *ctx, struct arena *a, const struct run_filter *f,
 	params[2] = limit;
 	params[3] = offset;
 
-	res = pg_store_exec(ctx, list_sql, (int)NELEM(params), params);
+	res = pg_store_exec(ctx, f->repo == NULL && off >= LIST_DAY_MIN ?
+	    list_deep_sql : list_sql, (int)NELEM(params), params);
 	if ((e = pgrow_check("list", res, PGRES_TUPLES_OK)) != GT_OK)
 		goto out_clear;
 	if ((rows = PQntuples(res)) < 1 || pgrow_i64(res, 0, 0, total) != 0 ||

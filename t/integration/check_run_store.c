@@ -1088,6 +1088,160 @@ START_TEST(test_list_totals_from_kept_counts)
 }
 END_TEST
 
+/*
+ * Seeds finished runs over ten UTC days from 2026-01-01, a given number
+ * a day (some days none), each day's first at midnight exactly and the
+ * rest two by two at the same instant; two in three succeeded.
+ */
+static void
+seed_days(void)
+{
+	scratch_must(scratch.side, "INSERT INTO runs (repo, target_type, "
+	    "target_number, instruction, source, requester, status, "
+	    "created_at, started_at, finished_at, exit_code, error_stage, "
+	    "error_message) "
+	    "SELECT CASE WHEN i % 5 = 0 THEN 'Octo/A' ELSE 'octo/b' END, "
+	    "'issue', 1, 'day ' || d || ' run ' || i, 'api', 'x', "
+	    "CASE WHEN i % 3 = 2 THEN 'failed' ELSE 'succeeded' END, t, t, t, "
+	    "CASE WHEN i % 3 = 2 THEN 1 ELSE 0 END, "
+	    "CASE WHEN i % 3 = 2 THEN 'runner' END, "
+	    "CASE WHEN i % 3 = 2 THEN 'exit status 1' END "
+	    "FROM unnest(ARRAY[1500, 0, 2200, 10, 3000, 1, 1800, 2500, 0, "
+	    "    1200]) WITH ORDINALITY AS c (n, d), "
+	    "    generate_series(0, c.n - 1) AS i, "
+	    "    LATERAL (SELECT '2026-01-01 00:00:00+00'::timestamptz + "
+	    "        (d - 1) * interval '1 day' + "
+	    "        (i / 2) * (interval '1 day' / c.n) AS t) AS at");
+	scratch_must(scratch.side, "ANALYZE runs");
+}
+
+/*
+ * Asserts every page of f (at f->limit a page), and the page past the
+ * end, against the reference query picking the same runs.
+ */
+static void
+every_page_is(struct run_filter *f, int64_t total, const char *reference)
+{
+	struct run	*runs;
+	char		 sql[512], off[24], lim[24];
+	const char	*params[] = { off, lim };
+	size_t		 n;
+	int64_t		 got;
+
+	snprintf(sql, sizeof(sql), "SELECT id FROM runs WHERE %s "
+	    "ORDER BY created_at DESC, id DESC LIMIT $2::bigint "
+	    "OFFSET $1::bigint", reference);
+	snprintf(lim, sizeof(lim), "%jd", (intmax_t)f->limit);
+	for (f->page = 1; f->page <= total / f->limit + 2; f->page++) {
+		ck_assert_int_eq(store.list(store.ctx, arena, f, &runs, &n,
+		    &got), GT_OK);
+		ck_assert_msg(got == total, "%s page %jd: total %jd, want %jd",
+		    reference, (intmax_t)f->page, (intmax_t)got,
+		    (intmax_t)total);
+		snprintf(off, sizeof(off), "%jd",
+		    (intmax_t)((f->page - 1) * f->limit));
+		page_is(runs, n, sql, 2, params);
+	}
+}
+
+/*
+ * A page deep in the list is found through the runs counted per day: the
+ * same runs as the reference query, at every page, for every filter, with
+ * runs made since the mark on top, after a deletion and after the counts
+ * are taken again.
+ */
+START_TEST(test_deep_pages_through_the_day_counts)
+{
+	static const struct {
+		int		 has_status;
+		enum run_status	 status;
+		const char	*repo;
+		int64_t		 limit;
+		const char	*reference;
+	} cases[] = {
+		{ 0, RUN_QUEUED, NULL, 37, "true" },
+		{ 0, RUN_QUEUED, NULL, 100, "true" },
+		{ 1, RUN_SUCCEEDED, NULL, 37, "status = 'succeeded'" },
+		{ 1, RUN_FAILED, NULL, 29, "status = 'failed'" },
+		{ 1, RUN_QUEUED, NULL, 37, "status = 'queued'" },
+		{ 0, RUN_QUEUED, "OCTO/a", 37, "repo_key = 'octo/a'" },
+	};
+	struct run_filter	 f;
+	struct run		*runs;
+	char			 sql[256], *total, *first;
+	size_t			 i, n;
+	int64_t			 got;
+
+	seed_days();
+	scratch_value_is("SELECT run_counts_refresh() > now() - "
+	    "interval '6 minutes'", "t");
+	scratch_value_is("SELECT count(*) || ' ' || sum(n) FROM "
+	    "run_day_counts", "15 12211");
+	scratch_value_is("SELECT string_agg(day || ':' || n, ',' ORDER BY day) "
+	    "FROM (SELECT day, sum(n) AS n FROM run_day_counts GROUP BY day) "
+	    "AS d", "20454:1500,20456:2200,20457:10,20458:3000,20459:1,"
+	    "20460:1800,20461:2500,20463:1200");
+	/* Runs since the mark, a second apart, ten of them running. */
+	scratch_must(scratch.side, "INSERT INTO runs (repo, target_type, "
+	    "target_number, instruction, source, requester, status, "
+	    "created_at, started_at) "
+	    "SELECT 'Octo/A', 'issue', 100 + i, 'fresh', 'api', 'x', "
+	    "CASE WHEN i < 10 THEN 'running' ELSE 'queued' END, t, "
+	    "CASE WHEN i < 10 THEN t END "
+	    "FROM generate_series(0, 39) AS i, "
+	    "    LATERAL (SELECT now() - i * interval '1 second' AS t) AS at");
+
+	for (i = 0; i < NELEM(cases); i++) {
+		memset(&f, 0, sizeof(f));
+		f.has_status = cases[i].has_status;
+		f.status = cases[i].status;
+		f.repo = cases[i].repo;
+		f.limit = cases[i].limit;
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM runs WHERE %s",
+		    cases[i].reference);
+		total = scratch_value_p(sql, 0, NULL);
+		every_page_is(&f, strtoll(total, NULL, 10),
+		    cases[i].reference);
+		free(total);
+	}
+
+	/*
+	 * The deep pages do come from the day counts: with the newest day
+	 * counted wrong behind the store's back, a middle page shifts.
+	 */
+	memset(&f, 0, sizeof(f));
+	f.limit = 25;
+	f.page = 6000 / 25;
+	ck_assert_int_eq(store.list(store.ctx, arena, &f, &runs, &n, &got),
+	    GT_OK);
+	ck_assert_uint_eq(n, 25);
+	first = strdup(runs[0].id);
+	scratch_must(scratch.side, "UPDATE run_day_counts SET n = n + 3 "
+	    "WHERE day = 20463 AND status = 'succeeded'");
+	ck_assert_int_eq(store.list(store.ctx, arena, &f, &runs, &n, &got),
+	    GT_OK);
+	ck_assert_uint_eq(n, 25);
+	ck_assert_str_ne(runs[0].id, first);
+	ck_assert_str_eq(runs[3].id, first);
+	scratch_must(scratch.side, "UPDATE run_day_counts SET n = n - 3 "
+	    "WHERE day = 20463 AND status = 'succeeded'");
+	free(first);
+
+	/* A deletion starts the counts again: every page still right. */
+	scratch_must(scratch.side, "DELETE FROM runs WHERE instruction = "
+	    "'day 5 run 7'");
+	scratch_value_is("SELECT count(*) FROM run_day_counts", "0");
+	memset(&f, 0, sizeof(f));
+	f.limit = 100;
+	every_page_is(&f, 12250, "true");
+
+	/* And so once they are taken again. */
+	scratch_value_is("SELECT run_counts_refresh() > '-infinity'", "t");
+	scratch_value_is("SELECT sum(n) FROM run_day_counts", "12210");
+	every_page_is(&f, 12250, "true");
+}
+END_TEST
+
 START_TEST(test_cancel_of_a_queued_run_cancels_it)
 {
 	struct run_new	 rn = api_run("octo/widgets", "stop me");
@@ -1409,6 +1563,7 @@ run_store_suite(void)
 	tcase_add_test(tc, test_list_pages_newest_first_with_the_total);
 	tcase_add_test(tc, test_list_filters_by_status_and_repo);
 	tcase_add_test(tc, test_list_totals_from_kept_counts);
+	tcase_add_test(tc, test_deep_pages_through_the_day_counts);
 	tcase_add_test(tc, test_cancel_of_a_queued_run_cancels_it);
 	tcase_add_test(tc, test_cancel_of_a_running_run_asks_the_dispatcher);
 	tcase_add_test(tc, test_cancel_of_a_finished_run_is_a_transition);
