@@ -205,42 +205,50 @@ static const char gate_sql[] =
  * The page is read from whichever end of the ordering is nearer: a page
  * in the second half is the matching runs oldest first, skipping those
  * after it, and is put back in order at the end.  A deep page costs what
- * its distance from the nearer end costs.  Only one of the two halves of
- * the union runs; the other's condition is false before any row is read.
- * (Its LIMIT and OFFSET are still computed, and must not overflow or
- * go below zero, hence the least() of the offset.)  The left join
- * keeps the total when the page is past the end (one row, the run's
+ * its distance from the nearer end costs (list_deep_sql below, which
+ * sets t.by_day, finds most deep pages for less).  Only one of the two
+ * halves of the union runs; the other's condition is false before any
+ * row is read.  (Its LIMIT and OFFSET are still computed, and must not
+ * overflow or go below zero, hence the least() of the offset.)  The left
+ * join keeps the total when the page is past the end (one row, the run's
  * columns NULL).
  */
+#define LIST_COUNTED \
+    "WITH kept AS (" \
+    "    SELECT coalesce(sum(n), 0)::bigint AS n FROM run_counts " \
+    "    WHERE ($1::text IS NULL OR status = $1::text) AND " \
+    "        ($2::text IS NULL OR repo_key = lower($2::text))), " \
+    "fresh AS (" \
+    "    SELECT count(*) AS n FROM runs " \
+    "    WHERE created_at >= (SELECT upto FROM run_counts_mark) AND " \
+    "        ($1::text IS NULL OR status = $1::text) AND " \
+    "        ($2::text IS NULL OR repo_key = lower($2::text))), "
+
+/* The two ends' branches, which give way when t.by_day holds. */
+#define LIST_FROM_THE_ENDS \
+    "    (SELECT * FROM runs " \
+    "    WHERE ($1::text IS NULL OR status = $1::text) AND " \
+    "        ($2::text IS NULL OR repo_key = lower($2::text)) AND " \
+    "        NOT t.by_day AND $4::bigint <= t.total / 2 " \
+    "    ORDER BY created_at DESC, id DESC " \
+    "    LIMIT $3::bigint OFFSET $4::bigint) " \
+    "    UNION ALL " \
+    "    (SELECT * FROM runs " \
+    "    WHERE ($1::text IS NULL OR status = $1::text) AND " \
+    "        ($2::text IS NULL OR repo_key = lower($2::text)) AND " \
+    "        NOT t.by_day AND $4::bigint > t.total / 2 AND " \
+    "        $4::bigint < t.total " \
+    "    ORDER BY created_at, id " \
+    "    LIMIT least($3::bigint, t.total - least($4::bigint, t.total)) " \
+    "    OFFSET greatest(t.total - least($4::bigint, t.total) - " \
+    "        $3::bigint, 0)) "
+
 static const char list_sql[] =
-    "WITH kept AS ("
-    "    SELECT coalesce(sum(n), 0)::bigint AS n FROM run_counts "
-    "    WHERE ($1::text IS NULL OR status = $1::text) AND "
-    "        ($2::text IS NULL OR repo_key = lower($2::text))), "
-    "fresh AS ("
-    "    SELECT count(*) AS n FROM runs "
-    "    WHERE created_at >= (SELECT upto FROM run_counts_mark) AND "
-    "        ($1::text IS NULL OR status = $1::text) AND "
-    "        ($2::text IS NULL OR repo_key = lower($2::text))), "
-    "t AS (SELECT kept.n + fresh.n AS total, fresh.n AS fresh "
-    "    FROM kept, fresh) "
+    LIST_COUNTED
+    "t AS (SELECT kept.n + fresh.n AS total, fresh.n AS fresh, "
+    "    false AS by_day FROM kept, fresh) "
     "SELECT t.total, t.fresh, " PGROW_RUN_COLUMNS " "
-    "FROM t LEFT JOIN LATERAL ("
-    "    (SELECT * FROM runs "
-    "    WHERE ($1::text IS NULL OR status = $1::text) AND "
-    "        ($2::text IS NULL OR repo_key = lower($2::text)) AND "
-    "        $4::bigint <= t.total / 2 "
-    "    ORDER BY created_at DESC, id DESC "
-    "    LIMIT $3::bigint OFFSET $4::bigint) "
-    "    UNION ALL "
-    "    (SELECT * FROM runs "
-    "    WHERE ($1::text IS NULL OR status = $1::text) AND "
-    "        ($2::text IS NULL OR repo_key = lower($2::text)) AND "
-    "        $4::bigint > t.total / 2 AND $4::bigint < t.total "
-    "    ORDER BY created_at, id "
-    "    LIMIT least($3::bigint, t.total - least($4::bigint, t.total)) "
-    "    OFFSET greatest(t.total - least($4::bigint, t.total) - "
-    "        $3::bigint, 0))) AS p "
+    "FROM t LEFT JOIN LATERAL (" LIST_FROM_THE_ENDS ") AS p "
     "ON true "
     "ORDER BY p.created_at DESC, p.id DESC";
 
@@ -270,38 +278,14 @@ static const char list_sql[] =
  * branch.
  */
 static const char list_deep_sql[] =
-    "WITH kept AS ("
-    "    SELECT coalesce(sum(n), 0)::bigint AS n FROM run_counts "
-    "    WHERE ($1::text IS NULL OR status = $1::text) AND "
-    "        ($2::text IS NULL OR repo_key = lower($2::text))), "
-    "fresh AS ("
-    "    SELECT count(*) AS n FROM runs "
-    "    WHERE created_at >= (SELECT upto FROM run_counts_mark) AND "
-    "        ($1::text IS NULL OR status = $1::text) AND "
-    "        ($2::text IS NULL OR repo_key = lower($2::text))), "
+    LIST_COUNTED
     "t AS (SELECT kept.n + fresh.n AS total, fresh.n AS fresh, "
     "        $2::text IS NULL AND "
     "        $4::bigint >= fresh.n + " LIST_DAY_MIN_SQL " AND "
     "        kept.n + fresh.n - $4::bigint > " LIST_DAY_MIN_SQL " AS by_day "
     "    FROM kept, fresh) "
     "SELECT t.total, t.fresh, " PGROW_RUN_COLUMNS " "
-    "FROM t LEFT JOIN LATERAL ("
-    "    (SELECT * FROM runs "
-    "    WHERE ($1::text IS NULL OR status = $1::text) AND "
-    "        ($2::text IS NULL OR repo_key = lower($2::text)) AND "
-    "        NOT t.by_day AND $4::bigint <= t.total / 2 "
-    "    ORDER BY created_at DESC, id DESC "
-    "    LIMIT $3::bigint OFFSET $4::bigint) "
-    "    UNION ALL "
-    "    (SELECT * FROM runs "
-    "    WHERE ($1::text IS NULL OR status = $1::text) AND "
-    "        ($2::text IS NULL OR repo_key = lower($2::text)) AND "
-    "        NOT t.by_day AND $4::bigint > t.total / 2 AND "
-    "        $4::bigint < t.total "
-    "    ORDER BY created_at, id "
-    "    LIMIT least($3::bigint, t.total - least($4::bigint, t.total)) "
-    "    OFFSET greatest(t.total - least($4::bigint, t.total) - "
-    "        $3::bigint, 0)) "
+    "FROM t LEFT JOIN LATERAL (" LIST_FROM_THE_ENDS
     "    UNION ALL "
     "    (SELECT r.* FROM ("
     "        SELECT d.day, d.newer FROM ("

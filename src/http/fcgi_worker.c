@@ -16,8 +16,8 @@
  * each with its own libfcgi request, waits on all of them and on the
  * listener at once, and serves whichever brings a request; it still
  * serves one request at a time.  A new connection that finds every slot
- * taken replaces an idle one, so idle connections never shut a worker
- * off from new ones.
+ * taken replaces the idle one used least recently, so idle connections
+ * never shut a worker off from new ones.
  */
 #include <config.h>
 
@@ -271,6 +271,31 @@ setup_signals(sigset_t *waitmask)
 	return 0;
 }
 
+/*
+ * The kept connection to give up for a new one: the one used least
+ * recently.  nginx takes its kept connections most recently used first,
+ * so that one is the least likely to be carrying a request already.
+ */
+static int
+stalest_slot(const FCGX_Request *fr, const unsigned long *used)
+{
+	int	 i, v = -1;
+
+	for (i = 0; i < WORKER_CONNS; i++)
+		if (fr[i].ipcFd >= 0 && (v == -1 || used[i] < used[v]))
+			v = i;
+	return v;
+}
+
+/* Whether fd has something to read (or was closed), without waiting. */
+static int
+readable(int fd)
+{
+	struct pollfd	 p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1;
+}
+
 /* The index of a slot without a connection, or -1. */
 static int
 free_slot(const FCGX_Request *fr)
@@ -296,6 +321,7 @@ fcgi_worker_run(int listen_fd, struct app *app, long max_requests,
 	struct served	 done;
 	struct sentry	*sentry = NULL;
 	char		 msg[256];
+	unsigned long	 used[WORKER_CONNS] = { 0 }; /* served when last used */
 	long		 served = 0;
 	int		 flags, rc = 1, inited = 0, i, k, n, slot;
 	unsigned int	 turn = 0;
@@ -378,10 +404,16 @@ fcgi_worker_run(int listen_fd, struct app *app, long max_requests,
 		if (slot == -1) {
 			if (!(pfd[0].revents & POLLIN))
 				continue;
+			/*
+			 * nginx may have sent a request on the stalest
+			 * connection since ppoll(2) returned: it is then
+			 * served, and the new connection waits for the next
+			 * round.  Closing it would drop that request.
+			 */
 			if ((slot = free_slot(fr)) == -1) {
-				slot = slot_of[1 + (int)(turn % (unsigned int)
-				    (n - 1))];
-				FCGX_Free(&fr[slot], 1);
+				slot = stalest_slot(fr, used);
+				if (!readable(fr[slot].ipcFd))
+					FCGX_Free(&fr[slot], 1);
 			}
 		}
 		/*
@@ -394,6 +426,7 @@ fcgi_worker_run(int listen_fd, struct app *app, long max_requests,
 		serve(&fr[slot], app, arena, &resp, &done);
 		FCGX_Finish_r(&fr[slot]);
 		served++;
+		used[slot] = (unsigned long)served;
 
 		/*
 		 * The answer has gone: a report to Sentry, bounded by
