@@ -471,18 +471,36 @@ redis-cli -p "$redis_port" FLUSHALL >/dev/null
 row 'GET /api/runs/:id cold' "$cold" 'pgbench SELECT by id' "$cold_pg" \
     "$(BENCH_IDS=$work/ids paced_run "$GT_URL/api/runs/x" "$(rate_of "$cold")")"
 
-# The macro sits between two literals: put its text back in.
-list_sql=$(python3 - "$srcdir/lib/infra/run_store_pg.c" "$columns" <<'EOF'
+# A statement of the list adapter, with the text of the string macros it
+# is made of put back in (PGROW_RUN_COLUMNS as read above); the deep
+# pages are read with list_deep_sql, as the adapter reads them.
+list_text() {
+	python3 - "$srcdir/lib/infra/run_store_pg.c" "$columns" "$1" <<'EOF'
 import re, sys
 src = open(sys.argv[1]).read()
-body = re.search(r'list_sql\[\] =(.*?);\n', src, re.S).group(1)
-body = body.replace("PGROW_RUN_COLUMNS", '"' + sys.argv[2] + '"')
-print("".join(re.findall(r'"((?:[^"\\]|\\.)*)"', body)))
+lit = r'"(?:[^"\\]|\\.)*"'
+macros = {"PGROW_RUN_COLUMNS": sys.argv[2]}
+for name, body in re.findall(r'#define (\w+)((?:[ \t]*\\\n[ \t]*' + lit +
+        r')+|[ \t]+' + lit + ')', src):
+    macros[name] = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', body))
+body = re.search(sys.argv[3] + r'\[\] =(.*?);\n', src, re.S).group(1)
+out = []
+for text, name in re.findall(r'"((?:[^"\\]|\\.)*)"|(\w+)', body):
+    out.append(macros[name] if name else text)
+print("".join(out))
 EOF
-)
-list_stmt() {
-	local s=${list_sql//\$1::text/NULL::text}
+}
+list_sql=$(list_text list_sql)
+list_deep_sql=$(list_text list_deep_sql)
+[[ "$list_sql" == WITH* && "$list_deep_sql" == WITH* &&
+    "$list_deep_sql" == *run_day_counts* ]] ||
+	die "could not read the list statements from run_store_pg.c"
 
+# list_stmt OFFSET [TEXT]: the statement with the route's parameters.
+list_stmt() {
+	local s=${2:-$list_sql}
+
+	s=${s//\$1::text/NULL::text}
 	s=${s//\$2::text/NULL::text}
 	s=${s//\$3::bigint/25}
 	printf '%s;\n' "${s//\$4::bigint/$1}"
@@ -496,11 +514,11 @@ row 'GET /api/runs page 1' "$res" 'pgbench list statement' \
 note "GET /api/runs deep pages"
 res=$(wrk_run "$GT_URL/api/runs?page=$DEEP_PAGE&limit=25")
 row "GET /api/runs page $DEEP_PAGE" "$res" 'pgbench list statement' \
-    "$(pgbench_run listdeep "$(list_stmt $(((DEEP_PAGE - 1) * 25)))")" \
+    "$(pgbench_run listdeep "$(list_stmt $(((DEEP_PAGE - 1) * 25)) "$list_deep_sql")")" \
     "$(paced_run "$GT_URL/api/runs?page=$DEEP_PAGE&limit=25" "$(rate_of "$res")")"
 res=$(wrk_run "$GT_URL/api/runs?page=$MIDDLE_PAGE&limit=25")
 row "GET /api/runs page $MIDDLE_PAGE" "$res" 'pgbench list statement' \
-    "$(pgbench_run listmid "$(list_stmt $(((MIDDLE_PAGE - 1) * 25)))")" \
+    "$(pgbench_run listmid "$(list_stmt $(((MIDDLE_PAGE - 1) * 25)) "$list_deep_sql")")" \
     "$(paced_run "$GT_URL/api/runs?page=$MIDDLE_PAGE&limit=25" "$(rate_of "$res")")"
 
 # The analytics statement over the route's window (days=30: from 00:00 UTC
