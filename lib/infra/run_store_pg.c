@@ -259,11 +259,14 @@ static const char list_sql[] =
  * A page at least this far from both ends of an unfiltered or
  * status-filtered list, past the runs created since the mark, is found
  * through the day counts (list_deep_sql).  Nearer, stepping over the runs
- * costs no more than summing the days: with a million runs over two
- * years, a page found through the 760 days cost about 2 ms, planning
- * included, as much as stepping over 2 000 to 4 000 runs.  Below this
- * offset the store runs list_sql, whose plan is quicker to make (0.4 ms
- * against 0.9): the first pages do not pay for a branch they cannot take.
+ * costs less than summing the days.  With a million runs over two years,
+ * a page found through the 760 days cost 1.4 to 1.9 ms, planning
+ * included; stepping over 2 000 runs cost 0.8 to 1.2 ms, and over 4 000,
+ * 1.6 to 2.6 ms.  The threshold sits below where the two cross, which
+ * moves with the machine and the cache, so that no page costs more than
+ * one found through the days.  Below it the store runs list_sql, whose
+ * plan is quicker to make: the first pages do not pay for planning a
+ * branch they cannot take.
  */
 #define LIST_DAY_MIN		2000
 #define LIST_DAY_MIN_SQL	LIST_TEXT(LIST_DAY_MIN)	/* in a statement */
