@@ -10,9 +10,16 @@
 -- number of days, however deep it is.
 --
 -- The counts move with run_counts, in the same refresh and under the
--- same mark, and start again with them (a deletion, or a run inserted
--- before the mark).  day is the number of days since 1970-01-01 in UTC,
--- whatever the session's time zone.
+-- same mark, and start again with them (a deletion, a truncation, or a
+-- run inserted before the mark).  day is the number of days since
+-- 1970-01-01 in UTC, whatever the session's time zone.
+--
+-- n is an integer where run_counts.n is a bigint: the list sums these
+-- rows at every deep page, and a sum of integers is a bigint where a sum
+-- of bigints is a numeric, which made the sum over two years of days
+-- slower by a quarter.  One status would need over two thousand million
+-- runs in a day to overflow it.  A row is made only for a day with runs
+-- of its status, so n is never 0.
 
 CREATE TABLE run_day_counts (
     day		bigint NOT NULL,

@@ -483,6 +483,10 @@ macros = {"PGROW_RUN_COLUMNS": sys.argv[2]}
 for name, body in re.findall(r'#define (\w+)((?:[ \t]*\\\n[ \t]*' + lit +
         r')+|[ \t]+' + lit + ')', src):
     macros[name] = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', body))
+# LIST_DAY_MIN_SQL is the number LIST_DAY_MIN made a string by the
+# preprocessor, which the definitions above do not follow.
+macros["LIST_DAY_MIN_SQL"] = re.search(r'#define LIST_DAY_MIN\s+(\d+)',
+    src).group(1)
 body = re.search(sys.argv[3] + r'\[\] =(.*?);\n', src, re.S).group(1)
 out = []
 for text, name in re.findall(r'"((?:[^"\\]|\\.)*)"|(\w+)', body):

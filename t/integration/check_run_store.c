@@ -1089,156 +1089,493 @@ START_TEST(test_list_totals_from_kept_counts)
 END_TEST
 
 /*
- * Seeds finished runs over ten UTC days from 2026-01-01, a given number
- * a day (some days none), each day's first at midnight exactly and the
- * rest two by two at the same instant; two in three succeeded.
+ * The finished runs seed_days() makes, day by day from the UTC day
+ * day0, oldest first.  Some days hold none and one a single run, so the
+ * deep pages of the whole list and of its failed runs cross empty days
+ * and a day of one run as well as full ones.
+ */
+static const int day_runs[] = {
+	1000, 0, 900, 15, 800, 1, 0, 0, 600, 40, 400, 2500
+};
+
+/*
+ * seed_days() also makes a queued run on the last day, at the instant of
+ * its run of this index: the kept counts' mark cannot pass it, so that
+ * day is counted only up to there, and enough of the day is before it
+ * for some deep pages to start in it.
+ */
+#define HOLD_AT		2300
+
+/*
+ * When a seeded run was created: its day's midnight plus an even share
+ * of the day for each pair of runs (the two of a pair at the same
+ * instant, so that the id decides their order), and the day's last pair
+ * one microsecond before the next midnight.  A day's first pair is at
+ * midnight exactly.  Over the columns d (the day, from 1), i (the run's
+ * index in its day) and n (the day's runs), and the parameter $1, day0.
+ * Seconds, not days: adding a day to a timestamptz follows the session's
+ * time zone.
+ */
+#define SEED_AT \
+	"to_timestamp(($1::bigint + d - 1) * 86400) + CASE " \
+	"    WHEN i >= 2 AND i >= n - 2 " \
+	"    THEN interval '86399.999999 seconds' " \
+	"    ELSE (i / 2) * (86400.0 / n)::float8 * interval '1 second' END"
+
+/* The UTC day of seed_days()'s first, as days since 1970-01-01. */
+static char	 day0[24];
+
+/*
+ * Seeds the days of day_runs, the last of them 19 days ago, and the
+ * queued run that holds the mark back.  Eight runs in ten fail, one
+ * succeeds and one is cancelled; one in seven is in Octo/A, the rest in
+ * octo/b.
  */
 static void
 seed_days(void)
+{
+	char		 days[256], hold[16], *v;
+	const char	*params[] = { day0, days, hold };
+	size_t		 i, len = 0;
+
+	v = scratch_value_p("SELECT floor(extract(epoch FROM now()) / 86400)"
+	    "::bigint - 30", 0, NULL);
+	snprintf(day0, sizeof(day0), "%s", v);
+	free(v);
+	for (i = 0; i < NELEM(day_runs); i++) {
+		len += (size_t)snprintf(days + len, sizeof(days) - len, "%s%d",
+		    i == 0 ? "{" : ",", day_runs[i]);
+		ck_assert_uint_lt(len, sizeof(days) - 1);
+	}
+	snprintf(days + len, sizeof(days) - len, "}");
+	snprintf(hold, sizeof(hold), "%d", HOLD_AT);
+
+	PQclear(scratch_must_p(scratch.side, "INSERT INTO runs (repo, "
+	    "target_type, target_number, instruction, source, requester, "
+	    "status, created_at, started_at, finished_at, exit_code, "
+	    "error_stage, error_message) "
+	    "SELECT CASE WHEN i % 7 = 0 THEN 'Octo/A' ELSE 'octo/b' END, "
+	    "'issue', 1, 'day ' || d || ' run ' || i, 'api', 'x', st, t, t, "
+	    "t, CASE st WHEN 'succeeded' THEN 0 WHEN 'failed' THEN 1 END, "
+	    "CASE st WHEN 'failed' THEN 'runner' "
+	    "    WHEN 'cancelled' THEN 'cancelled' END, "
+	    "CASE st WHEN 'failed' THEN 'exit status 1' "
+	    "    WHEN 'cancelled' THEN 'cancelled by request' END "
+	    "FROM unnest($2::integer[]) WITH ORDINALITY AS c (n, d), "
+	    "    generate_series(0, c.n - 1) AS i, "
+	    "    LATERAL (SELECT " SEED_AT " AS t, "
+	    "        CASE WHEN i % 10 < 8 THEN 'failed' "
+	    "            WHEN i % 10 < 9 THEN 'succeeded' "
+	    "            ELSE 'cancelled' END AS st) AS at", 2, params));
+	PQclear(scratch_must_p(scratch.side, "INSERT INTO runs (repo, "
+	    "target_type, target_number, instruction, source, requester, "
+	    "created_at) "
+	    "SELECT 'octo/b', 'issue', 2, 'holds the mark', 'api', 'x', "
+	    SEED_AT " "
+	    "FROM (SELECT cardinality($2::integer[]) AS d, $3::integer AS i, "
+	    "    ($2::integer[])[cardinality($2::integer[])] AS n) AS c",
+	    3, params));
+	scratch_must(scratch.side, "ANALYZE runs");
+}
+
+/*
+ * Forty runs since the mark, a second apart: queued, running, failed and
+ * succeeded in turn, one in three in Octo/A.
+ */
+static void
+seed_fresh(void)
 {
 	scratch_must(scratch.side, "INSERT INTO runs (repo, target_type, "
 	    "target_number, instruction, source, requester, status, "
 	    "created_at, started_at, finished_at, exit_code, error_stage, "
 	    "error_message) "
-	    "SELECT CASE WHEN i % 5 = 0 THEN 'Octo/A' ELSE 'octo/b' END, "
-	    "'issue', 1, 'day ' || d || ' run ' || i, 'api', 'x', "
-	    "CASE WHEN i % 3 = 2 THEN 'failed' ELSE 'succeeded' END, t, t, t, "
-	    "CASE WHEN i % 3 = 2 THEN 1 ELSE 0 END, "
-	    "CASE WHEN i % 3 = 2 THEN 'runner' END, "
-	    "CASE WHEN i % 3 = 2 THEN 'exit status 1' END "
-	    "FROM unnest(ARRAY[1500, 0, 2200, 10, 3000, 1, 1800, 2500, 0, "
-	    "    1200]) WITH ORDINALITY AS c (n, d), "
-	    "    generate_series(0, c.n - 1) AS i, "
-	    "    LATERAL (SELECT '2026-01-01 00:00:00+00'::timestamptz + "
-	    "        (d - 1) * interval '1 day' + "
-	    "        (i / 2) * (interval '1 day' / c.n) AS t) AS at");
-	scratch_must(scratch.side, "ANALYZE runs");
+	    "SELECT CASE WHEN i % 3 = 0 THEN 'Octo/A' ELSE 'octo/b' END, "
+	    "'issue', 100 + i, 'fresh ' || i, 'api', 'x', st, t, "
+	    "CASE WHEN st <> 'queued' THEN t END, "
+	    "CASE WHEN st IN ('failed', 'succeeded') THEN t END, "
+	    "CASE st WHEN 'succeeded' THEN 0 WHEN 'failed' THEN 1 END, "
+	    "CASE st WHEN 'failed' THEN 'runner' END, "
+	    "CASE st WHEN 'failed' THEN 'exit status 1' END "
+	    "FROM generate_series(0, 39) AS i, "
+	    "    LATERAL (SELECT now() - i * interval '1 second' AS t, "
+	    "        (ARRAY['queued', 'running', 'failed', 'succeeded'])"
+	    "        [i % 4 + 1] AS st) AS at");
 }
 
 /*
- * Asserts every page of f (at f->limit a page), and the page past the
- * end, against the reference query picking the same runs.
+ * Asserts the day counts, summed over the statuses, per day from day0:
+ * day_runs, the last day holding last runs.
  */
 static void
-every_page_is(struct run_filter *f, int64_t total, const char *reference)
+days_are(int last)
 {
-	struct run	*runs;
-	char		 sql[512], off[24], lim[24];
-	const char	*params[] = { off, lim };
-	size_t		 n;
-	int64_t		 got;
+	char		 want[256];
+	const char	*params[] = { day0 };
+	size_t		 i, len = 0;
+	int		 n;
 
-	snprintf(sql, sizeof(sql), "SELECT id FROM runs WHERE %s "
-	    "ORDER BY created_at DESC, id DESC LIMIT $2::bigint "
-	    "OFFSET $1::bigint", reference);
-	snprintf(lim, sizeof(lim), "%jd", (intmax_t)f->limit);
-	for (f->page = 1; f->page <= total / f->limit + 2; f->page++) {
-		ck_assert_int_eq(store.list(store.ctx, arena, f, &runs, &n,
-		    &got), GT_OK);
-		ck_assert_msg(got == total, "%s page %jd: total %jd, want %jd",
-		    reference, (intmax_t)f->page, (intmax_t)got,
-		    (intmax_t)total);
-		snprintf(off, sizeof(off), "%jd",
-		    (intmax_t)((f->page - 1) * f->limit));
-		page_is(runs, n, sql, 2, params);
+	want[0] = '\0';
+	for (i = 0; i < NELEM(day_runs); i++) {
+		n = i + 1 == NELEM(day_runs) ? last : day_runs[i];
+		if (n == 0)
+			continue;
+		len += (size_t)snprintf(want + len, sizeof(want) - len,
+		    "%s%zu:%d", len == 0 ? "" : ",", i, n);
+		ck_assert_uint_lt(len, sizeof(want));
 	}
+	scratch_value_is_p("SELECT string_agg((day - $1::bigint) || ':' || n, "
+	    "',' ORDER BY day) "
+	    "FROM (SELECT day, sum(n) AS n FROM run_day_counts "
+	    "    GROUP BY day) AS g", 1, params, want);
+}
+
+/* Asserts the day counts, summed per status, are the runs before the mark. */
+static void
+day_statuses_are_the_runs_before_the_mark(void)
+{
+	char	*want;
+
+	want = scratch_value_p("SELECT string_agg(status || ':' || n, ',' "
+	    "ORDER BY status) "
+	    "FROM (SELECT status, count(*) AS n FROM runs "
+	    "    WHERE created_at < (SELECT upto FROM run_counts_mark) "
+	    "    GROUP BY status) AS s", 0, NULL);
+	scratch_value_is("SELECT string_agg(status || ':' || n, ',' "
+	    "ORDER BY status) "
+	    "FROM (SELECT status, sum(n) AS n FROM run_day_counts "
+	    "    GROUP BY status) AS s", want);
+	free(want);
+}
+
+/* Asserts the counts started again: nothing kept, the mark at the start. */
+static void
+counts_started_again(void)
+{
+	scratch_value_is("SELECT (SELECT count(*) FROM run_counts) + "
+	    "(SELECT count(*) FROM run_day_counts)", "0");
+	scratch_value_is("SELECT upto FROM run_counts_mark", "-infinity");
 }
 
 /*
- * A page deep in the list is found through the runs counted per day: the
- * same runs as the reference query, at every page, for every filter, with
- * runs made since the mark on top, after a deletion and after the counts
- * are taken again.
+ * The refresh counts the runs before the mark per UTC day and status too,
+ * whatever the session's time zone.  A mark inside a day counts the part
+ * of it before the mark, and the next refresh adds the rest to the same
+ * rows.  Each way of starting the counts again empties them.
  */
-START_TEST(test_deep_pages_through_the_day_counts)
+START_TEST(test_day_counts_hold_the_runs_before_the_mark)
 {
-	static const struct {
-		int		 has_status;
-		enum run_status	 status;
-		const char	*repo;
-		int64_t		 limit;
-		const char	*reference;
-	} cases[] = {
-		{ 0, RUN_QUEUED, NULL, 37, "true" },
-		{ 0, RUN_QUEUED, NULL, 100, "true" },
-		{ 1, RUN_SUCCEEDED, NULL, 37, "status = 'succeeded'" },
-		{ 1, RUN_FAILED, NULL, 29, "status = 'failed'" },
-		{ 1, RUN_QUEUED, NULL, 37, "status = 'queued'" },
-		{ 0, RUN_QUEUED, "OCTO/a", 37, "repo_key = 'octo/a'" },
-	};
-	struct run_filter	 f;
-	struct run		*runs;
-	char			 sql[256], *total, *first;
-	size_t			 i, n;
-	int64_t			 got;
+	const char	*params[1];
+	char		*import;
 
 	seed_days();
+
+	/* Far east of UTC: there, 14 hours of each UTC day are the next day. */
+	scratch_must(scratch.side, "SET TimeZone = 'Pacific/Kiritimati'");
+	scratch_value_is("SELECT run_counts_refresh() = (SELECT created_at "
+	    "FROM runs WHERE status = 'queued')", "t");
+	days_are(HOLD_AT);
+	day_statuses_are_the_runs_before_the_mark();
+
+	/* The held run ends: the rest of its day is counted with it. */
+	scratch_must(scratch.side, "UPDATE runs SET status = 'cancelled', "
+	    "finished_at = created_at, error_stage = 'cancelled', "
+	    "error_message = 'cancelled by request' "
+	    "WHERE instruction = 'holds the mark'");
 	scratch_value_is("SELECT run_counts_refresh() > now() - "
 	    "interval '6 minutes'", "t");
-	scratch_value_is("SELECT count(*) || ' ' || sum(n) FROM "
-	    "run_day_counts", "15 12211");
-	scratch_value_is("SELECT string_agg(day || ':' || n, ',' ORDER BY day) "
-	    "FROM (SELECT day, sum(n) AS n FROM run_day_counts GROUP BY day) "
-	    "AS d", "20454:1500,20456:2200,20457:10,20458:3000,20459:1,"
-	    "20460:1800,20461:2500,20463:1200");
-	/* Runs since the mark, a second apart, ten of them running. */
-	scratch_must(scratch.side, "INSERT INTO runs (repo, target_type, "
-	    "target_number, instruction, source, requester, status, "
-	    "created_at, started_at) "
-	    "SELECT 'Octo/A', 'issue', 100 + i, 'fresh', 'api', 'x', "
-	    "CASE WHEN i < 10 THEN 'running' ELSE 'queued' END, t, "
-	    "CASE WHEN i < 10 THEN t END "
-	    "FROM generate_series(0, 39) AS i, "
-	    "    LATERAL (SELECT now() - i * interval '1 second' AS t) AS at");
+	days_are(day_runs[NELEM(day_runs) - 1] + 1);
+	day_statuses_are_the_runs_before_the_mark();
+	scratch_must(scratch.side, "RESET TimeZone");
 
-	for (i = 0; i < NELEM(cases); i++) {
-		memset(&f, 0, sizeof(f));
-		f.has_status = cases[i].has_status;
-		f.status = cases[i].status;
-		f.repo = cases[i].repo;
-		f.limit = cases[i].limit;
-		snprintf(sql, sizeof(sql), "SELECT count(*) FROM runs WHERE %s",
-		    cases[i].reference);
-		total = scratch_value_p(sql, 0, NULL);
-		every_page_is(&f, strtoll(total, NULL, 10),
-		    cases[i].reference);
-		free(total);
-	}
-
-	/*
-	 * The deep pages do come from the day counts: with the newest day
-	 * counted wrong behind the store's back, a middle page shifts.
-	 */
-	memset(&f, 0, sizeof(f));
-	f.limit = 25;
-	f.page = 6000 / 25;
-	ck_assert_int_eq(store.list(store.ctx, arena, &f, &runs, &n, &got),
-	    GT_OK);
-	ck_assert_uint_eq(n, 25);
-	first = strdup(runs[0].id);
-	scratch_must(scratch.side, "UPDATE run_day_counts SET n = n + 3 "
-	    "WHERE day = 20463 AND status = 'succeeded'");
-	ck_assert_int_eq(store.list(store.ctx, arena, &f, &runs, &n, &got),
-	    GT_OK);
-	ck_assert_uint_eq(n, 25);
-	ck_assert_str_ne(runs[0].id, first);
-	ck_assert_str_eq(runs[3].id, first);
-	scratch_must(scratch.side, "UPDATE run_day_counts SET n = n - 3 "
-	    "WHERE day = 20463 AND status = 'succeeded'");
-	free(first);
-
-	/* A deletion starts the counts again: every page still right. */
-	scratch_must(scratch.side, "DELETE FROM runs WHERE instruction = "
-	    "'day 5 run 7'");
-	scratch_value_is("SELECT count(*) FROM run_day_counts", "0");
-	memset(&f, 0, sizeof(f));
-	f.limit = 100;
-	every_page_is(&f, 12250, "true");
-
-	/* And so once they are taken again. */
+	/* A run dated before the mark, a deletion, a truncation. */
+	import = side_run("octo/b", "x", "succeeded", 40 * 86400);
+	counts_started_again();
 	scratch_value_is("SELECT run_counts_refresh() > '-infinity'", "t");
-	scratch_value_is("SELECT sum(n) FROM run_day_counts", "12210");
-	every_page_is(&f, 12250, "true");
+	day_statuses_are_the_runs_before_the_mark();
+	params[0] = import;
+	PQclear(scratch_must_p(scratch.side, "DELETE FROM runs "
+	    "WHERE id = $1::uuid", 1, params));
+	free(import);
+	counts_started_again();
+	scratch_value_is("SELECT run_counts_refresh() > '-infinity'", "t");
+	days_are(day_runs[NELEM(day_runs) - 1] + 1);
+	scratch_must(scratch.side, "SET client_min_messages = warning");
+	scratch_must(scratch.side, "TRUNCATE runs CASCADE");
+	counts_started_again();
+}
+END_TEST
+
+/* A filter of the list, and the runs it picks as SQL, for the reference. */
+struct list_case {
+	int		 has_status;
+	enum run_status	 status;
+	const char	*repo;
+	const char	*where;
+};
+
+/* Every filter the deep pages may meet. */
+static const struct list_case list_cases[] = {
+	{ 0, RUN_QUEUED, NULL, "true" },
+	{ 1, RUN_FAILED, NULL, "status = 'failed'" },
+	{ 1, RUN_SUCCEEDED, NULL, "status = 'succeeded'" },
+	{ 1, RUN_CANCELLED, NULL, "status = 'cancelled'" },
+	{ 1, RUN_QUEUED, NULL, "status = 'queued'" },
+	{ 1, RUN_RUNNING, NULL, "status = 'running'" },
+	{ 0, RUN_QUEUED, "OCTO/a", "repo_key = 'octo/a'" },
+	{ 1, RUN_FAILED, "octo/B", "repo_key = 'octo/b' AND status = 'failed'" },
+};
+
+/* The two of list_cases whose deep pages seed_days() sends to the days. */
+#define CASE_ALL	(&list_cases[0])
+#define CASE_FAILED	(&list_cases[1])
+
+static void
+filter_of(const struct list_case *c, struct run_filter *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->has_status = c->has_status;
+	f->status = c->status;
+	f->repo = c->repo;
+}
+
+/*
+ * Asserts every page of the case at each of the limits, the page just
+ * past the end, and one too far to count to, total included, against the
+ * order of the reference query.  That order is read once: a reference
+ * query for each page would cost the square of the runs.
+ */
+static void
+every_page_is(const struct list_case *c, const int64_t *limits,
+    size_t nlimits)
+{
+	struct run_filter	 f;
+	struct run		*runs;
+	PGresult		*ref;
+	char			 sql[256];
+	const char		*want;
+	size_t			 i, k, n, wanted;
+	int64_t			 rows, total, off;
+
+	snprintf(sql, sizeof(sql), "SELECT id FROM runs WHERE %s "
+	    "ORDER BY created_at DESC, id DESC", c->where);
+	ref = scratch_must_p(scratch.side, sql, 0, NULL);
+	rows = PQntuples(ref);
+	filter_of(c, &f);
+	for (k = 0; k < nlimits; k++) {
+		f.limit = limits[k];
+		for (f.page = 1; (f.page - 1) * f.limit <= rows; f.page++) {
+			off = (f.page - 1) * f.limit;
+			wanted = (size_t)(rows - off < f.limit ? rows - off :
+			    f.limit);
+			ck_assert_int_eq(store.list(store.ctx, arena, &f, &runs,
+			    &n, &total), GT_OK);
+			ck_assert_msg(total == rows && n == wanted,
+			    "%s, %jd a page, page %jd: %zu runs of %jd, "
+			    "want %zu of %jd", c->where, (intmax_t)f.limit,
+			    (intmax_t)f.page, n, (intmax_t)total, wanted,
+			    (intmax_t)rows);
+			for (i = 0; i < n; i++) {
+				want = PQgetvalue(ref, (int)(off + (int64_t)i),
+				    0);
+				ck_assert_msg(strcmp(runs[i].id, want) == 0,
+				    "%s, %jd a page, page %jd: run %zu is %s, "
+				    "want %s", c->where, (intmax_t)f.limit,
+				    (intmax_t)f.page, i, runs[i].id, want);
+			}
+			arena_reset(arena);
+		}
+		f.page = INT64_MAX;
+		ck_assert_int_eq(store.list(store.ctx, arena, &f, &runs, &n,
+		    &total), GT_OK);
+		ck_assert_uint_eq(n, 0);
+		ck_assert_int_eq(total, rows);
+	}
+	PQclear(ref);
+}
+
+/* A page of a few runs, and the largest the API allows. */
+static const int64_t	 limits[] = { 7, 100 };
+
+/*
+ * The scene of the deep pages: seed_days(), the counts taken up to the
+ * held run, and runs since.
+ */
+static void
+seed_deep_list(void)
+{
+	seed_days();
+	scratch_value_is("SELECT run_counts_refresh() = (SELECT created_at "
+	    "FROM runs WHERE status = 'queued')", "t");
+	days_are(HOLD_AT);
+	seed_fresh();
+}
+
+/*
+ * A page deep in the list, found through the day counts, holds the same
+ * runs as a plain ORDER BY ... OFFSET, at every page of every filter:
+ * with runs since the mark on top, a mark inside a day, days empty or of
+ * one run, runs at midnight and a microsecond before it, and pairs of
+ * runs at one instant.
+ */
+START_TEST(test_deep_pages_match_a_plain_offset)
+{
+	size_t	 i;
+
+	seed_deep_list();
+	for (i = 0; i < NELEM(list_cases); i++)
+		every_page_is(&list_cases[i], limits, NELEM(limits));
+}
+END_TEST
+
+/*
+ * So does a page of one run at every position of the lists whose deep
+ * pages go through the days: each day's first and last run, and each
+ * side of the mark, start a page.
+ */
+START_TEST(test_deep_pages_of_one_run_match_a_plain_offset)
+{
+	static const int64_t	 one[] = { 1 };
+
+	seed_deep_list();
+	every_page_is(CASE_ALL, one, NELEM(one));
+	every_page_is(CASE_FAILED, one, NELEM(one));
+}
+END_TEST
+
+/* And at every position of the lists of the other filters. */
+START_TEST(test_other_pages_of_one_run_match_a_plain_offset)
+{
+	static const int64_t	 one[] = { 1 };
+	size_t			 i;
+
+	seed_deep_list();
+	for (i = 0; i < NELEM(list_cases); i++)
+		if (&list_cases[i] != CASE_ALL && &list_cases[i] != CASE_FAILED)
+			every_page_is(&list_cases[i], one, NELEM(one));
+}
+END_TEST
+
+/*
+ * The deep pages stay right when the counts start again (the list then
+ * counts every run, and reads each page from the nearer end), and once
+ * they are taken again, with the mark past every seeded day.
+ */
+START_TEST(test_deep_pages_after_the_counts_start_again)
+{
+	seed_deep_list();
+
+	scratch_must(scratch.side, "DELETE FROM runs "
+	    "WHERE instruction = 'holds the mark'");
+	counts_started_again();
+	every_page_is(CASE_ALL, limits, NELEM(limits));
+	every_page_is(CASE_FAILED, limits, NELEM(limits));
+
+	scratch_value_is("SELECT run_counts_refresh() > "
+	    "(SELECT max(created_at) FROM runs WHERE instruction LIKE 'day %')",
+	    "t");
+	days_are(day_runs[NELEM(day_runs) - 1]);
+	every_page_is(CASE_ALL, limits, NELEM(limits));
+	every_page_is(CASE_FAILED, limits, NELEM(limits));
+}
+END_TEST
+
+/*
+ * The first run of the page at offset, for the case at 10 a page: its id,
+ * which the caller frees.
+ */
+static char *
+first_of_page(const struct list_case *c, int64_t off, int64_t *total)
+{
+	struct run_filter	 f;
+	struct run		*runs;
+	size_t			 n;
+	char			*id;
+
+	filter_of(c, &f);
+	f.limit = 10;
+	f.page = off / 10 + 1;
+	ck_assert_int_eq(store.list(store.ctx, arena, &f, &runs, &n, total),
+	    GT_OK);
+	ck_assert_uint_eq(n, 10);
+	ck_assert_ptr_nonnull(id = strdup(runs[0].id));
+	arena_reset(arena);
+	return id;
+}
+
+/*
+ * The id of the run at position pos of the case's list (the reference
+ * order); the caller frees it.
+ */
+static char *
+run_at(const struct list_case *c, int64_t pos)
+{
+	char		 sql[256], at[24];
+	const char	*params[] = { at };
+
+	snprintf(at, sizeof(at), "%jd", (intmax_t)pos);
+	snprintf(sql, sizeof(sql), "SELECT id FROM runs WHERE %s "
+	    "ORDER BY created_at DESC, id DESC OFFSET $1::bigint LIMIT 1",
+	    c->where);
+	return scratch_value_p(sql, 1, params);
+}
+
+/*
+ * The deep pages of the whole list and of a status's runs do come from
+ * the day counts, and from the counts of that status only, while the
+ * first pages and a repository's pages do not read them.  With the
+ * newest day's count made 3 too high behind the store's back, a page
+ * found through the days starts 3 runs earlier.
+ */
+START_TEST(test_deep_pages_come_from_the_day_counts)
+{
+	static const struct {
+		const struct list_case	*c;
+		int64_t			 off;
+		int			 shifts;	/* for statuses[i]: 1 << i */
+	} pages[] = {
+		/* The middle of the ninth day, in the whole list... */
+		{ &list_cases[0], 3280, 3 },
+		/* ...and among the failed runs. */
+		{ &list_cases[1], 2600, 1 },
+		/* The first pages, and a repository's deep page. */
+		{ &list_cases[0], 10, 0 },
+		{ &list_cases[1], 10, 0 },
+		{ &list_cases[7], 2600, 0 },
+	};
+	static const char *const statuses[] = { "failed", "succeeded" };
+	const char	*params[2];
+	char		*before[NELEM(pages)], *after, *want;
+	int64_t		 total, total_after;
+	size_t		 s, i;
+
+	seed_deep_list();
+	for (i = 0; i < NELEM(pages); i++)
+		before[i] = first_of_page(pages[i].c, pages[i].off, &total);
+
+	for (s = 0; s < NELEM(statuses); s++) {
+		params[0] = statuses[s];
+		params[1] = "3";
+		PQclear(scratch_must_p(scratch.side, "UPDATE run_day_counts "
+		    "SET n = n + $2::integer WHERE status = $1::text AND "
+		    "day = (SELECT max(day) FROM run_day_counts)", 2, params));
+		for (i = 0; i < NELEM(pages); i++) {
+			after = first_of_page(pages[i].c, pages[i].off,
+			    &total_after);
+			if (pages[i].shifts & (1 << s)) {
+				want = run_at(pages[i].c, pages[i].off - 3);
+				ck_assert_str_eq(after, want);
+				free(want);
+			} else
+				ck_assert_str_eq(after, before[i]);
+			free(after);
+		}
+		params[1] = "-3";
+		PQclear(scratch_must_p(scratch.side, "UPDATE run_day_counts "
+		    "SET n = n + $2::integer WHERE status = $1::text AND "
+		    "day = (SELECT max(day) FROM run_day_counts)", 2, params));
+	}
+	for (i = 0; i < NELEM(pages); i++)
+		free(before[i]);
 }
 END_TEST
 
@@ -1563,7 +1900,12 @@ run_store_suite(void)
 	tcase_add_test(tc, test_list_pages_newest_first_with_the_total);
 	tcase_add_test(tc, test_list_filters_by_status_and_repo);
 	tcase_add_test(tc, test_list_totals_from_kept_counts);
-	tcase_add_test(tc, test_deep_pages_through_the_day_counts);
+	tcase_add_test(tc, test_day_counts_hold_the_runs_before_the_mark);
+	tcase_add_test(tc, test_deep_pages_match_a_plain_offset);
+	tcase_add_test(tc, test_deep_pages_of_one_run_match_a_plain_offset);
+	tcase_add_test(tc, test_other_pages_of_one_run_match_a_plain_offset);
+	tcase_add_test(tc, test_deep_pages_after_the_counts_start_again);
+	tcase_add_test(tc, test_deep_pages_come_from_the_day_counts);
 	tcase_add_test(tc, test_cancel_of_a_queued_run_cancels_it);
 	tcase_add_test(tc, test_cancel_of_a_running_run_asks_the_dispatcher);
 	tcase_add_test(tc, test_cancel_of_a_finished_run_is_a_transition);
