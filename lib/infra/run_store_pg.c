@@ -777,6 +777,27 @@ store_insert(void *ctx, struct arena *a, const struct run_new *rn,
 	return tx_commit(s, pid);
 }
 
+/*
+ * The total each filter without a repository last answered, in this
+ * process, plus one (0: none yet).  PostgreSQL plans list_deep_sql
+ * again at every call, and list_sql once: a page that, by this total,
+ * is too near the oldest end to be found through the days (the last
+ * pages, which a reader often asks for) is read with list_sql.  A stale
+ * total only picks the statement, and either answers any page.
+ */
+static int64_t	 list_totals[1 + RUN_NSTATUS];
+
+static int
+list_deep_for(const struct run_filter *f, int64_t off)
+{
+	int64_t	 known;
+
+	if (f->repo != NULL || off < LIST_DAY_MIN)
+		return 0;
+	known = list_totals[f->has_status ? 1 + (int)f->status : 0];
+	return known == 0 || known - 1 - off > LIST_DAY_MIN;
+}
+
 static enum gt_err
 store_list(void *ctx, struct arena *a, const struct run_filter *f,
     struct run **runs, size_t *n, int64_t *total)
@@ -806,8 +827,8 @@ store_list(void *ctx, struct arena *a, const struct run_filter *f,
 	params[2] = limit;
 	params[3] = offset;
 
-	res = pg_store_exec(ctx, f->repo == NULL && off >= LIST_DAY_MIN ?
-	    list_deep_sql : list_sql, (int)NELEM(params), params);
+	res = pg_store_exec(ctx, list_deep_for(f, off) ? list_deep_sql :
+	    list_sql, (int)NELEM(params), params);
 	if ((e = pgrow_check("list", res, PGRES_TUPLES_OK)) != GT_OK)
 		goto out_clear;
 	if ((rows = PQntuples(res)) < 1 || pgrow_i64(res, 0, 0, total) != 0 ||
@@ -815,6 +836,9 @@ store_list(void *ctx, struct arena *a, const struct run_filter *f,
 		e = pgrow_bad("list", "total");
 		goto out_clear;
 	}
+	if (f->repo == NULL && *total < INT64_MAX)
+		list_totals[f->has_status ? 1 + (int)f->status : 0] =
+		    *total + 1;
 	if (PQgetisnull(res, 0, 2 + PGROW_COL_ID))
 		goto out_clear;		/* past the end: no run */
 
