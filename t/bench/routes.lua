@@ -10,9 +10,8 @@
 --   BENCH_WEBHOOK   a file of "delivery signature body" lines (made by
 --                   routes_webhook.py): POST /api/github/webhook, each
 --                   thread sending its own lines in turn
---   BENCH_DELAY_MS  when set: each connection waits this long before each
---                   request, which paces the whole run at a fixed rate
---                   (connections * 1000 / delay requests a second at most)
+--   BENCH_RATE      when set: requests a second for the whole run, spread
+--                   evenly over time (see delay() below)
 --
 -- Otherwise wrk's own URL is asked for.  done() prints one line,
 -- "RESULT rps p50_ms p99_ms requests bad wrapped", bad counting socket
@@ -27,7 +26,7 @@ function setup(thread)
 end
 
 local mode = "plain"
-local token, items, n, next_item, counter, nthreads, pause
+local token, items, n, next_item, counter, nthreads, interval, next_send
 wrapped = 0
 
 local function read_lines(path, keep)
@@ -44,8 +43,11 @@ end
 
 function init(args)
 	token = os.getenv("BENCH_TOKEN")
-	pause = tonumber(os.getenv("BENCH_DELAY_MS") or "")
 	nthreads = tonumber(os.getenv("BENCH_THREADS") or "1")
+	local rate = tonumber(os.getenv("BENCH_RATE") or "")
+	if rate and rate > 0 then
+		interval = 1000 * nthreads / rate	-- ms between a thread's sends
+	end
 	counter = 0
 	if os.getenv("BENCH_IDS") then
 		mode = "ids"
@@ -105,9 +107,37 @@ function request()
 	return wrk.format(nil, nil, auth({}))
 end
 
-if os.getenv("BENCH_DELAY_MS") then
+-- Pacing.  wrk asks delay() how long a connection waits before each of
+-- its requests, the first included.  A fixed wait would keep connections
+-- that started together in step, sending bursts as large as their number
+-- with silence between, and a connection's rate would fall as answers
+-- slow down.  Instead each thread hands out send times one interval
+-- apart, on the clock: a connection that is ready waits for the next
+-- free one.  A thread that falls behind (every connection busy) resumes
+-- from now rather than sending the missed ones in a burst.
+if os.getenv("BENCH_RATE") then
+	local ffi = require("ffi")
+	ffi.cdef[[
+	typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+	int clock_gettime(int clock, bench_timespec *ts);
+	]]
+	local ts = ffi.new("bench_timespec")
+	local CLOCK_MONOTONIC = 1
+
+	local function now_ms()
+		ffi.C.clock_gettime(CLOCK_MONOTONIC, ts)
+		return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+	end
+
 	function delay()
-		return pause
+		local t = now_ms()
+
+		if next_send == nil or next_send < t then
+			next_send = t
+		end
+		local wait = next_send - t
+		next_send = next_send + interval
+		return math.floor(wait)
 	end
 end
 

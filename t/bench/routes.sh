@@ -230,19 +230,16 @@ wrk_run() {
 		die "wrk printed no result for $url: $out"
 }
 
-# paced_run URL RATE: the route at about half RATE, paced by wrk's delay
-# (each connection waits a fixed number of milliseconds before each
-# request), for the latency a route shows when it is not saturated.
+# paced_run URL RATE: the route offered half RATE, its requests spread
+# evenly over time (t/bench/routes.lua, delay()), for the latency a route
+# shows when it is not saturated.  The connections are as many as when
+# saturated, which is more than half the rate needs.
 paced_run() {
-	local url=$1 half c d
+	local half
 
 	half=$(awk -v r="$2" 'BEGIN { printf "%d", r / 2 }')
 	((half > 0)) || { echo "0 0 0 0 0 0"; return; }
-	# Enough connections for whole milliseconds of delay, 5 at least.
-	c=$(awk -v r="$half" 'BEGIN { c = int(r * 5 / 1000 + 0.5); print c < 1 ? 1 : c }')
-	d=$(awk -v r="$half" -v c="$c" 'BEGIN { d = int(c * 1000 / r + 0.5); print d < 1 ? 1 : d }')
-	((c >= threads)) || c=$threads
-	BENCH_DELAY_MS=$d wrk_run "$url" "$c" "$threads"
+	BENCH_RATE=$half wrk_run "$1" "$connections" "$threads"
 }
 
 # pgbench_run NAME SCRIPT_TEXT: the statement at the same concurrency; p50
@@ -320,6 +317,18 @@ EOF
 	sleep 0.5
 }
 
+# compose RESULT...: the rate of doing each driver's request one after the
+# other, when each alone ran at its measured rate on the same cores (their
+# costs per request add up), as a driver's line with no latency.
+compose() {
+	local r t=0
+
+	for r in "$@"; do
+		t=$(awk -v t="$t" -v r="$(rate_of "$r")" 'BEGIN { print t + 1 / r }')
+	done
+	awk -v t="$t" 'BEGIN { printf "%.1f - - 0 0 0\n", 1 / t }'
+}
+
 # ---------------------------------------------------------------------------
 # The table
 
@@ -328,9 +337,7 @@ rows=()
 # row ROUTE RESULT LIMIT_NAME LIMIT_RESULT [PACED_RESULT]
 row() {
 	rows+=("$1|$2|$3|$4|${5:-}")
-	total_requests=$((total_requests + $(cut -d' ' -f4 <<<"$2")))
 }
-total_requests=0
 
 print_table() {
 	local r route res lname lres pres rps p50 p99 n bad wrap lrps paced
@@ -349,7 +356,9 @@ print_table() {
 		fi
 		if [[ -n "$lres" ]]; then
 			read -r lrps _ lp99 _ <<<"$lres"
-			printf '%-34s %9.0f %8.2f %8.2f %6d  %-28s %9.0f %8.2f %5.1f%%  %s\n' \
+			# A composed limit (compose below) has no latency.
+			[[ "$lp99" == - ]] || lp99=$(printf '%.2f' "$lp99")
+			printf '%-34s %9.0f %8.2f %8.2f %6d  %-28s %9.0f %8s %5.1f%%  %s\n' \
 			    "$route" "$rps" "$p50" "$p99" "$bad" "$lname" "$lrps" \
 			    "$lp99" "$(awk -v a="$rps" -v b="$lrps" \
 			    'BEGIN { print 100 * a / b }')" "$paced"
@@ -457,8 +466,8 @@ warm=$(wrk_run "$GT_URL/api/runs/$run_id")
 row 'GET /api/runs/:id warm' "$warm" 'nginx, same bytes' \
     "$(wrk_run "http://127.0.0.1:$static_port/api/runs/$run_id")" \
     "$(paced_run "$GT_URL/api/runs/$run_id" "$(rate_of "$warm")")"
-row '' "$warm" "redis HGET gt:run:<id>" \
-    "$(redis_run "gt:run:$run_id" json)"
+hget=$(redis_run "gt:run:$run_id" json)
+row '' "$warm" "redis HGET gt:run:<id>" "$hget"
 
 note "GET /api/runs/:id cold ($nids ids, Redis flushed)"
 redis-cli -p "$redis_port" FLUSHALL >/dev/null
@@ -470,6 +479,13 @@ SELECT $columns FROM runs WHERE id = (SELECT id FROM bench_ids WHERE n = :n);")
 redis-cli -p "$redis_port" FLUSHALL >/dev/null
 row 'GET /api/runs/:id cold' "$cold" 'pgbench SELECT by id' "$cold_pg" \
     "$(BENCH_IDS=$work/ids paced_run "$GT_URL/api/runs/x" "$(rate_of "$cold")")"
+# What the cold read could reach at best on these cores: the warm read's
+# path (nginx and the pool, no server behind), then the query as pgbench
+# runs it, then the cache's miss and its write as redis-benchmark runs an
+# HGET, each at the rate measured alone, one after the other.
+row '' "$cold" 'warm + SELECT' "$(compose "$warm" "$cold_pg")"
+row '' "$cold" 'warm + SELECT + 2 HGET' \
+    "$(compose "$warm" "$cold_pg" "$hget" "$hget")"
 
 # A statement of the list adapter, with the text of the string macros it
 # is made of put back in (PGROW_RUN_COLUMNS as read above); the deep
