@@ -365,6 +365,62 @@ pgconn_get(struct pgconn *pc, int timeout_ms)
 }
 
 /*
+ * Sends what libpq still holds of the statements, by the deadline.
+ * Returns 0, or -1 with *why (and *detail: whether libpq's message says
+ * more) set for the caller to drop the connection.
+ */
+static int
+flush_out(PGconn *conn, int64_t deadline, const char **why, int *detail)
+{
+	int	 rc;
+
+	/* In non-blocking mode, what did not fit waits in libpq's buffer. */
+	while ((rc = PQflush(conn)) == 1) {
+		if ((rc = poll_socket(PQsocket(conn), PG_WAIT_EITHER,
+		    deadline)) != 1) {
+			*why = rc == 0 ? "statement timed out" :
+			    "cannot wait for the server";
+			*detail = 0;
+			return -1;
+		}
+		if (!PQconsumeInput(conn)) {
+			*why = "connection lost";
+			return -1;
+		}
+	}
+	if (rc == -1) {
+		*why = "cannot send the statement";
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Waits by the deadline until PQgetResult() can answer without blocking.
+ * Returns 0, or -1 as flush_out() does.
+ */
+static int
+await_result(PGconn *conn, int64_t deadline, const char **why, int *detail)
+{
+	int	 rc;
+
+	while (PQisBusy(conn)) {
+		if ((rc = poll_socket(PQsocket(conn), PG_WAIT_READ,
+		    deadline)) != 1) {
+			*why = rc == 0 ? "statement timed out" :
+			    "cannot wait for the server";
+			*detail = 0;
+			return -1;
+		}
+		if (!PQconsumeInput(conn)) {
+			*why = "connection lost";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
  * Flushes what was sent and gathers its results by the deadline.  Returns
  * the last result, or NULL with the connection dropped.
  */
@@ -374,41 +430,13 @@ gather(struct pgconn *pc, int64_t deadline)
 	PGconn		*conn = pc->conn;
 	PGresult	*res, *last = NULL;
 	const char	*why;
-	int		 rc, detail = 1;
+	int		 detail = 1;
 
-	/* In non-blocking mode, what did not fit waits in libpq's buffer. */
-	while ((rc = PQflush(conn)) == 1) {
-		if ((rc = poll_socket(PQsocket(conn), PG_WAIT_EITHER,
-		    deadline)) != 1) {
-			why = rc == 0 ? "statement timed out" :
-			    "cannot wait for the server";
-			detail = 0;
-			goto out_drop;
-		}
-		if (!PQconsumeInput(conn)) {
-			why = "connection lost";
-			goto out_drop;
-		}
-	}
-	if (rc == -1) {
-		why = "cannot send the statement";
+	if (flush_out(conn, deadline, &why, &detail) == -1)
 		goto out_drop;
-	}
-
 	for (;;) {
-		while (PQisBusy(conn)) {
-			if ((rc = poll_socket(PQsocket(conn), PG_WAIT_READ,
-			    deadline)) != 1) {
-				why = rc == 0 ? "statement timed out" :
-				    "cannot wait for the server";
-				detail = 0;
-				goto out_drop;
-			}
-			if (!PQconsumeInput(conn)) {
-				why = "connection lost";
-				goto out_drop;
-			}
-		}
+		if (await_result(conn, deadline, &why, &detail) == -1)
+			goto out_drop;
 		if ((res = PQgetResult(conn)) == NULL)
 			break;
 		PQclear(last);
@@ -478,19 +506,16 @@ prepared(struct pgconn *pc, const char *sql, int n, int64_t deadline)
 }
 
 /*
- * Runs the statement, prepared when it can be, and gathers its results by
- * the deadline.  Returns the last result, or NULL with the connection
- * dropped.
+ * Sends the statement, as the prepared statement at index i when i is not
+ * negative.  Returns 0, or -1 with the connection dropped.
  */
-static PGresult *
-run(struct pgconn *pc, const char *sql, int n, const char *const *params,
-    int64_t deadline)
+static int
+send_one(struct pgconn *pc, int i, const char *sql, int n,
+    const char *const *params)
 {
 	char	 name[16];
-	int	 i, sent;
+	int	 sent;
 
-	if ((i = prepared(pc, sql, n, deadline)) == -2)
-		return NULL;
 	if (i >= 0) {
 		snprintf(name, sizeof(name), "gt%d", i);
 		sent = PQsendQueryPrepared(pc->conn, name, n, params, NULL,
@@ -500,9 +525,125 @@ run(struct pgconn *pc, const char *sql, int n, const char *const *params,
 		    NULL, 0);
 	if (!sent) {
 		drop(pc, "cannot send the statement", 1);
-		return NULL;
+		return -1;
 	}
+	return 0;
+}
+
+/*
+ * Runs the statement, prepared when it can be, and gathers its results by
+ * the deadline.  Returns the last result, or NULL with the connection
+ * dropped.
+ */
+static PGresult *
+run(struct pgconn *pc, const char *sql, int n, const char *const *params,
+    int64_t deadline)
+{
+	int	 i;
+
+	if ((i = prepared(pc, sql, n, deadline)) == -2 ||
+	    send_one(pc, i, sql, n, params) == -1)
+		return NULL;
 	return gather(pc, deadline);
+}
+
+/*
+ * The statements run_generic() puts around the caller's.  RESET goes back
+ * to the session's own value, which the conninfo's options may have set.
+ */
+static const char generic_on[] = "SET plan_cache_mode = force_generic_plan";
+static const char generic_off[] = "RESET plan_cache_mode";
+
+/*
+ * Gathers one statement's results in a pipeline, up to its sync point,
+ * by the deadline.  Returns 0 with its last result (or NULL) in *out, or
+ * -1 as flush_out() does.
+ */
+static int
+gather_step(PGconn *conn, int64_t deadline, PGresult **out,
+    const char **why, int *detail)
+{
+	PGresult	*res, *last = NULL;
+
+	for (;;) {
+		if (await_result(conn, deadline, why, detail) == -1) {
+			PQclear(last);
+			return -1;
+		}
+		/* NULL ends the statement's results; its sync point follows. */
+		if ((res = PQgetResult(conn)) == NULL)
+			continue;
+		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			break;
+		}
+		PQclear(last);
+		last = res;
+	}
+	*out = last;
+	return 0;
+}
+
+/*
+ * Runs the statement as run() does, but with the generic plan the server
+ * keeps for it, between generic_on and generic_off.  The three go in one
+ * pipeline, in one write and one round trip, each followed by a sync
+ * point: each is a transaction of its own, so generic_off runs even when
+ * the statement fails.  Should it fail itself, the connection is dropped
+ * after the answer is read, rather than kept with the wrong setting.
+ */
+static PGresult *
+run_generic(struct pgconn *pc, const char *sql, int n,
+    const char *const *params, int64_t deadline)
+{
+	const char *const	 steps[] = { generic_on, sql, generic_off };
+	PGresult		*res[3] = { NULL, NULL, NULL };
+	const char		*why = "cannot send the statement";
+	int			 idx[3], i, detail = 1, restored;
+
+	for (i = 0; i < 3; i++)
+		if ((idx[i] = prepared(pc, steps[i], i == 1 ? n : 0,
+		    deadline)) == -2)
+			return NULL;
+	if (!PQenterPipelineMode(pc->conn))
+		goto out_drop;
+	for (i = 0; i < 3; i++) {
+		if (send_one(pc, idx[i], steps[i], i == 1 ? n : 0,
+		    i == 1 ? params : NULL) == -1)
+			return NULL;
+		if (!PQpipelineSync(pc->conn))
+			goto out_drop;
+	}
+	if (flush_out(pc->conn, deadline, &why, &detail) == -1)
+		goto out_drop;
+	for (i = 0; i < 3; i++)
+		if (gather_step(pc->conn, deadline, &res[i], &why,
+		    &detail) == -1)
+			goto out_drop;
+	if (!PQexitPipelineMode(pc->conn) ||
+	    PQstatus(pc->conn) != CONNECTION_OK) {
+		why = "connection lost";
+		goto out_drop;
+	}
+
+	if (res[1] == NULL) {	/* a sync point without an answer */
+		why = "no answer to the statement";
+		detail = 0;
+		goto out_drop;
+	}
+	restored = res[2] != NULL &&
+	    PQresultStatus(res[2]) == PGRES_COMMAND_OK;
+	PQclear(res[0]);
+	PQclear(res[2]);
+	if (!restored)
+		drop(pc, "cannot reset plan_cache_mode", 0);
+	return res[1];
+
+out_drop:
+	for (i = 0; i < 3; i++)
+		PQclear(res[i]);
+	drop(pc, why, detail);
+	return NULL;
 }
 
 PGresult *
@@ -514,6 +655,17 @@ pgconn_exec(struct pgconn *pc, const char *sql, int n,
 	if (get_conn(pc, deadline, 0) == NULL)
 		return NULL;
 	return run(pc, sql, n, params, deadline);
+}
+
+PGresult *
+pgconn_exec_generic(struct pgconn *pc, const char *sql, int n,
+    const char *const *params, int timeout_ms)
+{
+	int64_t	 deadline = now_ms() + timeout_ms;
+
+	if (get_conn(pc, deadline, 0) == NULL)
+		return NULL;
+	return run_generic(pc, sql, n, params, deadline);
 }
 
 int

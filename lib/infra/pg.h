@@ -47,6 +47,17 @@ PGresult	*pgconn_exec(struct pgconn *, const char *sql, int n,
 		    const char *const *params, int timeout_ms);
 
 /*
+ * pgconn_exec() with the generic plan the server keeps for the prepared
+ * statement, instead of one made for the parameters at each call when
+ * the server's planner thinks that cheaper: for a statement whose
+ * planning costs much more than a generic plan loses (plan_cache_mode,
+ * set around it in the same round trip and reset after).  Answers as
+ * pgconn_exec() does.
+ */
+PGresult	*pgconn_exec_generic(struct pgconn *, const char *sql, int n,
+		    const char *const *params, int timeout_ms);
+
+/*
  * Whether the server answers a trivial statement within timeout_ms,
  * connecting first if needed, even during the back-off.  Returns 0 when
  * it does, -1 otherwise.

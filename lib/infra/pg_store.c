@@ -42,6 +42,13 @@ pg_store_exec(const struct pg_store *s, const char *sql, int n,
 	return pgconn_exec(s->pc, sql, n, params, s->timeout_ms);
 }
 
+PGresult *
+pg_store_exec_generic(const struct pg_store *s, const char *sql, int n,
+    const char *const *params)
+{
+	return pgconn_exec_generic(s->pc, sql, n, params, s->timeout_ms);
+}
+
 PGconn *
 pg_store_conn(const struct pg_store *s)
 {

@@ -36,6 +36,10 @@ void		 pg_store_free(struct pg_store *);
 PGresult	*pg_store_exec(const struct pg_store *, const char *sql, int n,
 		    const char *const *params);
 
+/* pg_store_exec() with the statement's generic plan: pgconn_exec_generic(). */
+PGresult	*pg_store_exec_generic(const struct pg_store *, const char *sql,
+		    int n, const char *const *params);
+
 /*
  * The open PGconn the store's statements run on, as pgconn_get() answers
  * it within the store's timeout_ms: NULL when unreachable.  The handle

@@ -460,6 +460,85 @@ START_TEST(test_statements_are_prepared_once_per_connection)
 }
 END_TEST
 
+/*
+ * A statement run for its generic plan runs with plan_cache_mode set to
+ * force_generic_plan, gets that plan at every call (which the server
+ * counts per prepared statement), and leaves the session's own setting
+ * as it was, also when it fails.
+ */
+START_TEST(test_exec_generic_uses_the_generic_plan)
+{
+	static const char	 sql[] = "SELECT current_setting("
+	    "'plan_cache_mode'), $1::int + 1";
+	struct pgconn		*pc = handle(db_url, 5000);
+	const char *const	 params[] = { "41" };
+	const char *const	 zero[] = { "0" };
+	PGresult		*res;
+	char			*v;
+	int			 i;
+
+	for (i = 0; i < 3; i++) {
+		res = pgconn_exec_generic(pc, sql, 1, params, 5000);
+		ck_assert_ptr_nonnull(res);
+		ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+		ck_assert_int_eq(PQntuples(res), 1);
+		ck_assert_str_eq(PQgetvalue(res, 0, 0), "force_generic_plan");
+		ck_assert_str_eq(PQgetvalue(res, 0, 1), "42");
+		PQclear(res);
+		v = value(pc, "SHOW plan_cache_mode");
+		ck_assert_str_eq(v, "auto");
+		free(v);
+	}
+	v = value(pc, "SELECT generic_plans || ' ' || custom_plans "
+	    "FROM pg_prepared_statements WHERE statement = "
+	    "'SELECT current_setting(''plan_cache_mode''), $1::int + 1'");
+	ck_assert_str_eq(v, "3 0");
+	free(v);
+
+	/* A failure is the statement's answer; the setting comes back. */
+	res = pgconn_exec_generic(pc, "SELECT 1 / $1::int", 1, zero, 5000);
+	ck_assert_ptr_nonnull(res);
+	ck_assert_int_eq(PQresultStatus(res), PGRES_FATAL_ERROR);
+	ck_assert_str_eq(PQresultErrorField(res, PG_DIAG_SQLSTATE), "22012");
+	PQclear(res);
+	v = value(pc, "SHOW plan_cache_mode");
+	ck_assert_str_eq(v, "auto");
+	free(v);
+	res = pgconn_exec_generic(pc, "SELECT no_such_column", 0, NULL, 5000);
+	ck_assert_ptr_nonnull(res);
+	ck_assert_int_eq(PQresultStatus(res), PGRES_FATAL_ERROR);
+	ck_assert_str_eq(PQresultErrorField(res, PG_DIAG_SQLSTATE), "42703");
+	PQclear(res);
+	v = value(pc, "SHOW plan_cache_mode");
+	ck_assert_str_eq(v, "auto");
+	free(v);
+	pgconn_free(pc);
+}
+END_TEST
+
+/* The setting goes back to the one the conninfo's options gave. */
+START_TEST(test_exec_generic_restores_the_given_setting)
+{
+	struct pgconn	*pc;
+	PGresult	*res;
+	char		*v, url[1024];
+
+	snprintf(url, sizeof(url), "%s options='-c "
+	    "plan_cache_mode=force_custom_plan'", db_url);
+	pc = handle(url, 5000);
+	res = pgconn_exec_generic(pc, "SELECT current_setting("
+	    "'plan_cache_mode')", 0, NULL, 5000);
+	ck_assert_ptr_nonnull(res);
+	ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), "force_generic_plan");
+	PQclear(res);
+	v = value(pc, "SHOW plan_cache_mode");
+	ck_assert_str_eq(v, "force_custom_plan");
+	free(v);
+	pgconn_free(pc);
+}
+END_TEST
+
 START_TEST(test_get_returns_the_open_connection)
 {
 	struct pgconn	*pc = handle(db_url, 5000);
@@ -685,6 +764,53 @@ START_TEST(test_frozen_server_statement_is_bounded)
 }
 END_TEST
 
+/*
+ * The same for a statement run for its generic plan, once its parts are
+ * prepared (the wait is then on the pipeline): NULL by the deadline, and
+ * the next call on a fresh connection runs it with the setting restored.
+ */
+START_TEST(test_frozen_server_generic_statement_is_bounded)
+{
+	static const char	 sql[] = "SELECT current_setting("
+	    "'plan_cache_mode')";
+	struct pgconn		*pc;
+	PGresult		*res;
+	char			*url, *v;
+	int64_t			 t0, took;
+	pid_t			 proxy;
+	int			 port;
+
+	proxy = proxy_start(&port);
+	url = conninfo_at(port);
+	pc = handle(url, 5000);
+	res = pgconn_exec_generic(pc, sql, 0, NULL, 5000);
+	ck_assert_ptr_nonnull(res);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), "force_generic_plan");
+	PQclear(res);
+
+	kill(proxy, SIGSTOP);
+	t0 = now_ms();
+	ck_assert_ptr_null(pgconn_exec_generic(pc, sql, 0, NULL, 300));
+	took = now_ms() - t0;
+	ck_assert_msg(took < 300 + SLACK_MS, "exec took %lld ms",
+	    (long long)took);
+
+	kill(proxy, SIGCONT);
+	ck_assert_int_eq(pgconn_ping(pc, 5000), 0);
+	res = pgconn_exec_generic(pc, sql, 0, NULL, 5000);
+	ck_assert_ptr_nonnull(res);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), "force_generic_plan");
+	PQclear(res);
+	v = value(pc, "SHOW plan_cache_mode");
+	ck_assert_str_eq(v, "auto");
+	free(v);
+
+	pgconn_free(pc);
+	free(url);
+	proxy_stop(proxy);
+}
+END_TEST
+
 START_TEST(test_ping_sees_recovery_during_back_off)
 {
 	struct pgconn	*pc;
@@ -739,6 +865,8 @@ pg_suite(void)
 	tcase_add_test(tc, test_connection_sets_statement_timeout_and_name);
 	tcase_add_test(tc, test_connection_settings_and_given_options);
 	tcase_add_test(tc, test_statements_are_prepared_once_per_connection);
+	tcase_add_test(tc, test_exec_generic_uses_the_generic_plan);
+	tcase_add_test(tc, test_exec_generic_restores_the_given_setting);
 	tcase_add_test(tc, test_get_returns_the_open_connection);
 	tcase_add_test(tc, test_statement_timeout_cancels_on_the_server);
 	tcase_add_test(tc, test_free_accepts_null);
@@ -754,6 +882,7 @@ pg_suite(void)
 	tcase_add_test(tc, test_failed_connect_backs_off_then_tries_again);
 	tcase_add_test(tc, test_closed_port_fails_at_once);
 	tcase_add_test(tc, test_frozen_server_statement_is_bounded);
+	tcase_add_test(tc, test_frozen_server_generic_statement_is_bounded);
 	tcase_add_test(tc, test_ping_sees_recovery_during_back_off);
 	suite_add_tcase(s, tc);
 	return s;

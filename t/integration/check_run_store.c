@@ -1579,6 +1579,44 @@ START_TEST(test_deep_pages_come_from_the_day_counts)
 }
 END_TEST
 
+/* The plans the store's session made for the deep pages' statement. */
+static void
+deep_plans_are(const char *want)
+{
+	PGresult	*res;
+
+	res = pgconn_exec(pc, "SELECT generic_plans || ' ' || custom_plans "
+	    "FROM pg_prepared_statements "
+	    "WHERE statement LIKE '%run_day_counts%' AND "
+	    "statement NOT LIKE '%pg_prepared_statements%'", 0, NULL, 5000);
+	ck_assert_ptr_nonnull(res);
+	ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+	ck_assert_int_eq(PQntuples(res), 1);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), want);
+	PQclear(res);
+}
+
+/*
+ * The deep pages of the whole list run with the statement's generic
+ * plan, those of one status with a plan for their parameters, which
+ * PostgreSQL makes for the first five calls at least.
+ */
+START_TEST(test_deep_pages_of_the_whole_list_use_the_generic_plan)
+{
+	int64_t	 total;
+	int	 i;
+
+	seed_deep_list();
+	pgconn_reset(pc);	/* statements prepared afresh */
+	for (i = 0; i < 3; i++)
+		free(first_of_page(CASE_ALL, 3280 + 10 * i, &total));
+	deep_plans_are("3 0");
+	for (i = 0; i < 2; i++)
+		free(first_of_page(CASE_FAILED, 2600 + 10 * i, &total));
+	deep_plans_are("3 2");
+}
+END_TEST
+
 START_TEST(test_cancel_of_a_queued_run_cancels_it)
 {
 	struct run_new	 rn = api_run("octo/widgets", "stop me");
@@ -1906,6 +1944,7 @@ run_store_suite(void)
 	tcase_add_test(tc, test_other_pages_of_one_run_match_a_plain_offset);
 	tcase_add_test(tc, test_deep_pages_after_the_counts_start_again);
 	tcase_add_test(tc, test_deep_pages_come_from_the_day_counts);
+	tcase_add_test(tc, test_deep_pages_of_the_whole_list_use_the_generic_plan);
 	tcase_add_test(tc, test_cancel_of_a_queued_run_cancels_it);
 	tcase_add_test(tc, test_cancel_of_a_running_run_asks_the_dispatcher);
 	tcase_add_test(tc, test_cancel_of_a_finished_run_is_a_transition);
