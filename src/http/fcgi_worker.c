@@ -14,10 +14,14 @@
  * would have to drop it whenever a new one waited, which under load is
  * at every request.  So a worker holds up to WORKER_CONNS connections,
  * each with its own libfcgi request, waits on all of them and on the
- * listener at once, and serves whichever brings a request; it still
- * serves one request at a time.  A new connection that finds every slot
- * taken replaces the idle one used least recently, so idle connections
- * never shut a worker off from new ones.
+ * listener at once, and serves whichever brings a request, taking them
+ * in turn, a new connection among them; it still serves one request at
+ * a time.  A new connection that finds every slot taken replaces the
+ * idle one used least recently, so idle connections never shut a worker
+ * off from new ones.  A worker that has served its max_requests drains
+ * its kept connections before it exits (drain()), so that nginx is not
+ * left with a request on a connection closed under it; a stopped one
+ * does not, and takes no request after those in hand.
  */
 #include <config.h>
 
@@ -308,6 +312,84 @@ free_slot(const FCGX_Request *fr)
 	return -1;
 }
 
+/*
+ * Serves the request on r and sends the answer.  Then, the answer gone,
+ * reports an answer of 500 or more to Sentry: bounded by
+ * sentry_timeout_ms, the report delays only this worker's next request.
+ */
+static void
+serve_one(FCGX_Request *r, struct app *app, struct arena *arena,
+    struct response *resp, struct sentry *sentry)
+{
+	struct served	 done;
+	char		 msg[256];
+
+	serve(r, app, arena, resp, &done);
+	FCGX_Finish_r(r);
+	if (done.status >= 500 && sentry_enabled(sentry)) {
+		snprintf(msg, sizeof(msg), "worker: answered %d on %s",
+		    done.status, done.route != NULL ? done.route : "no route");
+		(void)sentry_report(sentry, msg, done.request_id, done.route);
+	}
+}
+
+/*
+ * How a worker that has served its max_requests leaves its kept
+ * connections, while the pool goes on.  Closing one races with nginx, which
+ * may be sending a request on it at that moment: a GET is then retried on
+ * another worker, but a POST is answered 502.  So the worker takes no new
+ * connection and serves what comes on its kept ones, closing each after
+ * its answer, where nginx sees the close with the answer.  It closes the
+ * rest once none has brought a request for DRAIN_QUIET_MS (nginx reuses
+ * its most recently used connections first, so a quiet one is unlikely to
+ * be picked at that instant), and waits DRAIN_MAX_MS at most.  SIGTERM is
+ * blocked meanwhile: a stop asked for during the drain waits for its end.
+ */
+#define DRAIN_QUIET_MS	250
+#define DRAIN_MAX_MS	2000
+
+static void
+drain(FCGX_Request *fr, struct app *app, struct arena *arena,
+    struct response *resp, struct sentry *sentry)
+{
+	struct pollfd	 pfd[WORKER_CONNS];
+	int		 slot_of[WORKER_CONNS];
+	int64_t		 end = clock_mono_ms() + DRAIN_MAX_MS, left;
+	int		 i, k, n, rc;
+
+	for (;;) {
+		for (i = n = 0; i < WORKER_CONNS; i++) {
+			if (fr[i].ipcFd < 0)
+				continue;
+			pfd[n].fd = fr[i].ipcFd;
+			pfd[n].events = POLLIN;
+			pfd[n].revents = 0;
+			slot_of[n++] = i;
+		}
+		if (n == 0 || (left = end - clock_mono_ms()) <= 0)
+			return;
+		rc = poll(pfd, (nfds_t)n, (int)(left < DRAIN_QUIET_MS ? left :
+		    DRAIN_QUIET_MS));
+		if (rc == -1 && errno == EINTR)
+			continue;
+		if (rc <= 0)
+			return;
+		for (k = 0; k < n; k++) {
+			if (pfd[k].revents == 0)
+				continue;
+			i = slot_of[k];
+			/*
+			 * A connection nginx closed makes libfcgi try the
+			 * listener, which is non-blocking: it then fails, or
+			 * brings one request that is served like the others.
+			 */
+			if (FCGX_Accept_r(&fr[i]) >= 0)
+				serve_one(&fr[i], app, arena, resp, sentry);
+			FCGX_Free(&fr[i], 1);
+		}
+	}
+}
+
 int
 fcgi_worker_run(int listen_fd, struct app *app, long max_requests,
     pid_t supervisor)
@@ -318,12 +400,10 @@ fcgi_worker_run(int listen_fd, struct app *app, long max_requests,
 	struct pollfd	 pfd[1 + WORKER_CONNS]; /* the listener, then kept */
 	int		 slot_of[1 + WORKER_CONNS];
 	sigset_t	 waitmask;
-	struct served	 done;
 	struct sentry	*sentry = NULL;
-	char		 msg[256];
 	unsigned long	 used[WORKER_CONNS] = { 0 }; /* served when last used */
 	long		 served = 0;
-	int		 flags, rc = 1, inited = 0, i, k, n, slot;
+	int		 flags, rc = 1, inited = 0, i, k, n, slot, spare;
 	unsigned int	 turn = 0;
 
 	/* metrics.h counts routes by index, up to its bound. */
@@ -388,33 +468,40 @@ fcgi_worker_run(int listen_fd, struct app *app, long max_requests,
 		}
 
 		/*
-		 * A kept connection with a request (or closed by nginx), taken
-		 * in turn so that none waits behind the others for long;
-		 * otherwise the new connection, in a free slot or in place of
-		 * an idle kept one.
+		 * A kept connection with a request (or closed by nginx), or a
+		 * new connection when a slot is free, taken in turn so that
+		 * none waits behind the others for long.  Served only when no
+		 * kept connection had a request, a new connection would wait
+		 * in the backlog for as long as every worker stays busy:
+		 * seconds under load.
 		 */
+		spare = free_slot(fr);
 		slot = -1;
-		for (k = 0; k < n - 1 && slot == -1; k++) {
-			i = 1 + (int)((turn + (unsigned int)k) %
-			    (unsigned int)(n - 1));
-			if (pfd[i].revents != 0)
+		for (k = 0; k < n && slot == -1; k++) {
+			i = (int)((turn + (unsigned int)k) % (unsigned int)n);
+			if (i > 0 && pfd[i].revents != 0)
 				slot = slot_of[i];
+			else if (i == 0 && (pfd[0].revents & POLLIN))
+				slot = spare;
 		}
 		turn++;
 		if (slot == -1) {
 			if (!(pfd[0].revents & POLLIN))
 				continue;
 			/*
-			 * nginx may have sent a request on the stalest
-			 * connection since ppoll(2) returned: it is then
-			 * served, and the new connection waits for the next
-			 * round.  Closing it would drop that request.
+			 * Every slot is taken and no kept connection has a
+			 * request: the new connection replaces the idle one
+			 * used least recently.  Only now, when this worker is
+			 * idle, for nginx may be about to reuse it: a worker
+			 * with a free slot takes the new connection instead.
+			 * nginx may have sent a request on it since ppoll(2)
+			 * returned: it is then served, and the new connection
+			 * waits for the next round.  Closing it would drop
+			 * that request.
 			 */
-			if ((slot = free_slot(fr)) == -1) {
-				slot = stalest_slot(fr, used);
-				if (!readable(fr[slot].ipcFd))
-					FCGX_Free(&fr[slot], 1);
-			}
+			slot = stalest_slot(fr, used);
+			if (!readable(fr[slot].ipcFd))
+				FCGX_Free(&fr[slot], 1);
 		}
 		/*
 		 * The request on the slot's kept connection, or on a new one
@@ -423,23 +510,12 @@ fcgi_worker_run(int listen_fd, struct app *app, long max_requests,
 		 */
 		if (FCGX_Accept_r(&fr[slot]) < 0)
 			continue;
-		serve(&fr[slot], app, arena, &resp, &done);
-		FCGX_Finish_r(&fr[slot]);
+		serve_one(&fr[slot], app, arena, &resp, sentry);
 		served++;
 		used[slot] = (unsigned long)served;
-
-		/*
-		 * The answer has gone: a report to Sentry, bounded by
-		 * sentry_timeout_ms, delays only this worker's next request.
-		 */
-		if (done.status >= 500 && sentry_enabled(sentry)) {
-			snprintf(msg, sizeof(msg), "worker: answered %d on %s",
-			    done.status, done.route != NULL ? done.route :
-			    "no route");
-			(void)sentry_report(sentry, msg, done.request_id,
-			    done.route);
-		}
 	}
+	if (!stopping && !stop_pending())
+		drain(fr, app, arena, &resp, sentry);
 	rc = 0;
 	goto out_finish;
 

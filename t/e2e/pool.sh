@@ -10,7 +10,11 @@
 #   c. SIGTERM lets the requests in hand finish, within the drain timeout,
 #      and no worker takes a request queued behind them;
 #   d. a worker that served max_requests requests exits and is replaced,
-#      and no request fails.
+#      and no request fails;
+#   e. such a worker answers a request sent on its kept connection after
+#      its last one (t/tools/fcgi_keep.py, as nginx keeps connections)
+#      before it closes the connection: nginx retries a GET it had sent on
+#      a connection closed under it, but answers a POST 502.
 #
 # Run by t/stack-tests.sh with the stack's env file exported (GT_URL,
 # GT_STACK_DIR, GT_CONFIG, GT_SRCDIR, ...).  Each case prints "ok - name"
@@ -595,6 +599,31 @@ cleanup() {
 	rm -rf "$TMP"
 }
 
+case_recycle_kept() {
+	local name="a worker at max_requests answers its kept connection's request"
+	local out want
+
+	# One worker, which exits after each request.
+	if ! stack pool-stop ||
+	    ! GITTINKERER_WORKERS=1 GITTINKERER_MAX_REQUESTS=1 stack pool-start ||
+	    ! pool_ready >/dev/null; then
+		fail "$name" "the pool could not be restarted with one worker"
+		stack pool-stop
+		return
+	fi
+	out=$(python3 "$GT_SRCDIR/t/tools/fcgi_keep.py" \
+	    "$GT_STACK_DIR/run/pool.sock" /health 2 2>&1)
+	want=$(printf '1 200\n2 200\nclosed')
+	if ! stack pool-stop || ! pool_ready >/dev/null; then
+		fail "$name" "the pool could not be brought back"
+	elif [[ "$out" != "$want" ]]; then
+		fail "$name" "two requests on one kept connection:" \
+		    "$(tr '\n' ' ' <<<"$out")(want: 1 200, 2 200, closed)"
+	else
+		pass "$name"
+	fi
+}
+
 main() {
 	trap cleanup EXIT
 	trap 'exit 1' INT TERM HUP
@@ -603,6 +632,7 @@ main() {
 	case_sighup
 	case_sigterm
 	case_recycle
+	case_recycle_kept
 
 	echo "pool tests: $passed passed, $failed failed"
 	((failed == 0))
