@@ -365,9 +365,32 @@ pgconn_get(struct pgconn *pc, int timeout_ms)
 }
 
 /*
+ * Waits by the deadline for the socket as how says, then reads what the
+ * server sent.  Returns 0, or -1 with *why (and *detail: whether libpq's
+ * message says more) set for the caller to drop the connection.
+ */
+static int
+wait_and_read(PGconn *conn, enum pg_wait how, int64_t deadline,
+    const char **why, int *detail)
+{
+	int	 rc;
+
+	if ((rc = poll_socket(PQsocket(conn), how, deadline)) != 1) {
+		*why = rc == 0 ? "statement timed out" :
+		    "cannot wait for the server";
+		*detail = 0;
+		return -1;
+	}
+	if (!PQconsumeInput(conn)) {
+		*why = "connection lost";
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Sends what libpq still holds of the statements, by the deadline.
- * Returns 0, or -1 with *why (and *detail: whether libpq's message says
- * more) set for the caller to drop the connection.
+ * Returns 0, or -1 as wait_and_read() does.
  */
 static int
 flush_out(PGconn *conn, int64_t deadline, const char **why, int *detail)
@@ -375,19 +398,10 @@ flush_out(PGconn *conn, int64_t deadline, const char **why, int *detail)
 	int	 rc;
 
 	/* In non-blocking mode, what did not fit waits in libpq's buffer. */
-	while ((rc = PQflush(conn)) == 1) {
-		if ((rc = poll_socket(PQsocket(conn), PG_WAIT_EITHER,
-		    deadline)) != 1) {
-			*why = rc == 0 ? "statement timed out" :
-			    "cannot wait for the server";
-			*detail = 0;
+	while ((rc = PQflush(conn)) == 1)
+		if (wait_and_read(conn, PG_WAIT_EITHER, deadline, why,
+		    detail) == -1)
 			return -1;
-		}
-		if (!PQconsumeInput(conn)) {
-			*why = "connection lost";
-			return -1;
-		}
-	}
 	if (rc == -1) {
 		*why = "cannot send the statement";
 		return -1;
@@ -397,26 +411,15 @@ flush_out(PGconn *conn, int64_t deadline, const char **why, int *detail)
 
 /*
  * Waits by the deadline until PQgetResult() can answer without blocking.
- * Returns 0, or -1 as flush_out() does.
+ * Returns 0, or -1 as wait_and_read() does.
  */
 static int
 await_result(PGconn *conn, int64_t deadline, const char **why, int *detail)
 {
-	int	 rc;
-
-	while (PQisBusy(conn)) {
-		if ((rc = poll_socket(PQsocket(conn), PG_WAIT_READ,
-		    deadline)) != 1) {
-			*why = rc == 0 ? "statement timed out" :
-			    "cannot wait for the server";
-			*detail = 0;
+	while (PQisBusy(conn))
+		if (wait_and_read(conn, PG_WAIT_READ, deadline, why,
+		    detail) == -1)
 			return -1;
-		}
-		if (!PQconsumeInput(conn)) {
-			*why = "connection lost";
-			return -1;
-		}
-	}
 	return 0;
 }
 
@@ -557,7 +560,7 @@ static const char generic_off[] = "RESET plan_cache_mode";
 /*
  * Gathers one statement's results in a pipeline, up to its sync point,
  * by the deadline.  Returns 0 with its last result (or NULL) in *out, or
- * -1 as flush_out() does.
+ * -1 as wait_and_read() does.
  */
 static int
 gather_step(PGconn *conn, int64_t deadline, PGresult **out,

@@ -313,6 +313,27 @@ free_slot(const FCGX_Request *fr)
 }
 
 /*
+ * Adds the kept connections to pfd from index n on, waiting for a
+ * request, with each one's slot at the same index of slot_of.  Returns
+ * the new count.
+ */
+static int
+poll_kept(const FCGX_Request *fr, struct pollfd *pfd, int *slot_of, int n)
+{
+	int	 i;
+
+	for (i = 0; i < WORKER_CONNS; i++) {
+		if (fr[i].ipcFd < 0)
+			continue;
+		pfd[n].fd = fr[i].ipcFd;
+		pfd[n].events = POLLIN;
+		pfd[n].revents = 0;
+		slot_of[n++] = i;
+	}
+	return n;
+}
+
+/*
  * Serves the request on r and sends the answer.  Then, the answer gone,
  * reports an answer of 500 or more to Sentry: bounded by
  * sentry_timeout_ms, the report delays only this worker's next request.
@@ -358,14 +379,7 @@ drain(FCGX_Request *fr, struct app *app, struct arena *arena,
 	int		 i, k, n, rc;
 
 	for (;;) {
-		for (i = n = 0; i < WORKER_CONNS; i++) {
-			if (fr[i].ipcFd < 0)
-				continue;
-			pfd[n].fd = fr[i].ipcFd;
-			pfd[n].events = POLLIN;
-			pfd[n].revents = 0;
-			slot_of[n++] = i;
-		}
+		n = poll_kept(fr, pfd, slot_of, 0);
 		if (n == 0 || (left = end - clock_mono_ms()) <= 0)
 			return;
 		rc = poll(pfd, (nfds_t)n, (int)(left < DRAIN_QUIET_MS ? left :
@@ -439,17 +453,9 @@ fcgi_worker_run(int listen_fd, struct app *app, long max_requests,
 
 	pfd[0].fd = listen_fd;
 	while (!stopping && (max_requests == 0 || served < max_requests)) {
-		n = 0;
-		pfd[n].events = POLLIN;
-		pfd[n++].revents = 0;
-		for (i = 0; i < WORKER_CONNS; i++) {
-			if (fr[i].ipcFd < 0)
-				continue;
-			pfd[n].fd = fr[i].ipcFd;
-			pfd[n].events = POLLIN;
-			pfd[n].revents = 0;
-			slot_of[n++] = i;
-		}
+		pfd[0].events = POLLIN;
+		pfd[0].revents = 0;
+		n = poll_kept(fr, pfd, slot_of, 1);
 		if (ppoll(pfd, (nfds_t)n, NULL, &waitmask) == -1) {
 			if (errno == EINTR)
 				continue;

@@ -461,6 +461,27 @@ START_TEST(test_statements_are_prepared_once_per_connection)
 END_TEST
 
 /*
+ * Asserts that sql, run for its generic plan, fails with sqlstate, and
+ * that the session's plan_cache_mode is back to auto afterwards.
+ */
+static void
+generic_fails(struct pgconn *pc, const char *sql, int n,
+    const char *const *params, const char *sqlstate)
+{
+	PGresult	*res;
+	char		*v;
+
+	res = pgconn_exec_generic(pc, sql, n, params, 5000);
+	ck_assert_ptr_nonnull(res);
+	ck_assert_int_eq(PQresultStatus(res), PGRES_FATAL_ERROR);
+	ck_assert_str_eq(PQresultErrorField(res, PG_DIAG_SQLSTATE), sqlstate);
+	PQclear(res);
+	v = value(pc, "SHOW plan_cache_mode");
+	ck_assert_str_eq(v, "auto");
+	free(v);
+}
+
+/*
  * A statement run for its generic plan runs with plan_cache_mode set to
  * force_generic_plan, gets that plan at every call (which the server
  * counts per prepared statement), and leaves the session's own setting
@@ -496,22 +517,8 @@ START_TEST(test_exec_generic_uses_the_generic_plan)
 	free(v);
 
 	/* A failure is the statement's answer; the setting comes back. */
-	res = pgconn_exec_generic(pc, "SELECT 1 / $1::int", 1, zero, 5000);
-	ck_assert_ptr_nonnull(res);
-	ck_assert_int_eq(PQresultStatus(res), PGRES_FATAL_ERROR);
-	ck_assert_str_eq(PQresultErrorField(res, PG_DIAG_SQLSTATE), "22012");
-	PQclear(res);
-	v = value(pc, "SHOW plan_cache_mode");
-	ck_assert_str_eq(v, "auto");
-	free(v);
-	res = pgconn_exec_generic(pc, "SELECT no_such_column", 0, NULL, 5000);
-	ck_assert_ptr_nonnull(res);
-	ck_assert_int_eq(PQresultStatus(res), PGRES_FATAL_ERROR);
-	ck_assert_str_eq(PQresultErrorField(res, PG_DIAG_SQLSTATE), "42703");
-	PQclear(res);
-	v = value(pc, "SHOW plan_cache_mode");
-	ck_assert_str_eq(v, "auto");
-	free(v);
+	generic_fails(pc, "SELECT 1 / $1::int", 1, zero, "22012");
+	generic_fails(pc, "SELECT no_such_column", 0, NULL, "42703");
 	pgconn_free(pc);
 }
 END_TEST
