@@ -48,11 +48,11 @@ PGresult	*pgconn_exec(struct pgconn *, const char *sql, int n,
 
 /*
  * pgconn_exec() with the generic plan the server keeps for the prepared
- * statement, instead of one made for the parameters at each call when
- * the server's planner thinks that cheaper: for a statement whose
- * planning costs much more than a generic plan loses (plan_cache_mode,
- * set around it in the same round trip and reset after).  Answers as
- * pgconn_exec() does.
+ * statement.  Left to choose, the server plans a statement again at every
+ * call when it judges a plan made for the parameters cheaper; this is for
+ * a statement whose planning costs more than its generic plan loses.
+ * plan_cache_mode is set around it in the same round trip and reset
+ * after.  Answers as pgconn_exec() does.
  */
 PGresult	*pgconn_exec_generic(struct pgconn *, const char *sql, int n,
 		    const char *const *params, int timeout_ms);

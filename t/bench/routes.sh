@@ -356,7 +356,7 @@ print_table() {
 		fi
 		if [[ -n "$lres" ]]; then
 			read -r lrps _ lp99 _ <<<"$lres"
-			# A composed limit (compose below) has no latency.
+			# A composed limit (compose()) has no latency.
 			[[ "$lp99" == - ]] || lp99=$(printf '%.2f' "$lp99")
 			printf '%-34s %9.0f %8.2f %8.2f %6d  %-28s %9.0f %8s %5.1f%%  %s\n' \
 			    "$route" "$rps" "$p50" "$p99" "$bad" "$lname" "$lrps" \

@@ -461,6 +461,22 @@ START_TEST(test_statements_are_prepared_once_per_connection)
 END_TEST
 
 /*
+ * Asserts that sql, without parameters, run for its generic plan, answers
+ * want as its first value.
+ */
+static void
+generic_value_is(struct pgconn *pc, const char *sql, const char *want)
+{
+	PGresult	*res;
+
+	res = pgconn_exec_generic(pc, sql, 0, NULL, 5000);
+	ck_assert_ptr_nonnull(res);
+	ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), want);
+	PQclear(res);
+}
+
+/*
  * Asserts that sql, run for its generic plan, fails with sqlstate, and
  * that the session's plan_cache_mode is back to auto afterwards.
  */
@@ -527,18 +543,13 @@ END_TEST
 START_TEST(test_exec_generic_restores_the_given_setting)
 {
 	struct pgconn	*pc;
-	PGresult	*res;
 	char		*v, url[1024];
 
 	snprintf(url, sizeof(url), "%s options='-c "
 	    "plan_cache_mode=force_custom_plan'", db_url);
 	pc = handle(url, 5000);
-	res = pgconn_exec_generic(pc, "SELECT current_setting("
-	    "'plan_cache_mode')", 0, NULL, 5000);
-	ck_assert_ptr_nonnull(res);
-	ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
-	ck_assert_str_eq(PQgetvalue(res, 0, 0), "force_generic_plan");
-	PQclear(res);
+	generic_value_is(pc, "SELECT current_setting('plan_cache_mode')",
+	    "force_generic_plan");
 	v = value(pc, "SHOW plan_cache_mode");
 	ck_assert_str_eq(v, "force_custom_plan");
 	free(v);
@@ -781,7 +792,6 @@ START_TEST(test_frozen_server_generic_statement_is_bounded)
 	static const char	 sql[] = "SELECT current_setting("
 	    "'plan_cache_mode')";
 	struct pgconn		*pc;
-	PGresult		*res;
 	char			*url, *v;
 	int64_t			 t0, took;
 	pid_t			 proxy;
@@ -790,10 +800,7 @@ START_TEST(test_frozen_server_generic_statement_is_bounded)
 	proxy = proxy_start(&port);
 	url = conninfo_at(port);
 	pc = handle(url, 5000);
-	res = pgconn_exec_generic(pc, sql, 0, NULL, 5000);
-	ck_assert_ptr_nonnull(res);
-	ck_assert_str_eq(PQgetvalue(res, 0, 0), "force_generic_plan");
-	PQclear(res);
+	generic_value_is(pc, sql, "force_generic_plan");
 
 	kill(proxy, SIGSTOP);
 	t0 = now_ms();
@@ -804,10 +811,7 @@ START_TEST(test_frozen_server_generic_statement_is_bounded)
 
 	kill(proxy, SIGCONT);
 	ck_assert_int_eq(pgconn_ping(pc, 5000), 0);
-	res = pgconn_exec_generic(pc, sql, 0, NULL, 5000);
-	ck_assert_ptr_nonnull(res);
-	ck_assert_str_eq(PQgetvalue(res, 0, 0), "force_generic_plan");
-	PQclear(res);
+	generic_value_is(pc, sql, "force_generic_plan");
 	v = value(pc, "SHOW plan_cache_mode");
 	ck_assert_str_eq(v, "auto");
 	free(v);
