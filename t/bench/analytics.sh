@@ -17,6 +17,11 @@
 #   B. 1 000 000 runs: the same 1 000 inside the window, 999 000 before;
 #   C. 1 099 000 runs: 100 000 inside the window.
 #
+# Between B and C, state D: 30 000 runs written into the window one
+# transaction each, as the service writes them, and not vacuumed, measured right away, after VACUUM_WAIT seconds with
+# PostgreSQL's own autovacuum settings for runs, and once autovacuum has
+# visited runs with those of sql/006_runs_vacuum.sql; then deleted.
+#
 # A to B grows the history a hundredfold and keeps the window's volume:
 # the latency should stay put.  B to C grows the window a hundredfold:
 # the latency grows with it, which is the design's limit
@@ -42,6 +47,8 @@ made_dir=no
 
 readonly WARMUP=10
 readonly DAYS=30
+readonly BURST=30000		# the runs written at once in state D
+readonly VACUUM_WAIT=150	# seconds; autovacuum looks every 60 by default
 
 die() { printf 'analytics.sh: %s\n' "$*" >&2; exit 1; }
 
@@ -123,6 +130,36 @@ FROM generate_series(0::bigint, :n - 1) AS g (i),
         CASE WHEN i % 20 < 15 THEN 'succeeded'
             WHEN i % 20 < 18 THEN 'failed' ELSE 'cancelled' END AS st) AS x;
 VACUUM ANALYZE runs;
+EOF
+}
+
+# burst N: N runs written now, each in a transaction of its own as the
+# service writes them, and not vacuumed: of the same 300 repositories,
+# three in four succeeded and the others failed, with a wait of a few
+# seconds and durations of one to sixteen minutes (recorded as if they
+# had run).
+burst() {
+	sql <<EOF
+DO \$\$
+BEGIN
+    FOR i IN 0 .. $1 - 1 LOOP
+        INSERT INTO runs (repo, target_type, target_number, instruction,
+            status, source, requester, started_at, finished_at,
+            exit_code, error_stage, error_message)
+        SELECT 'bench-org/repo-' || (i * 7919 % 300), 'issue',
+            1 + i % 1000, 'benchmark run', st,
+            CASE WHEN i % 5 = 0 THEN 'api' ELSE 'webhook' END, 'bench',
+            now() + (i % 10) * interval '1 second',
+            now() + (i % 10 + 60 + i * 37 % 900) * interval '1 second',
+            CASE st WHEN 'succeeded' THEN 0 ELSE 1 END,
+            CASE st WHEN 'failed' THEN 'runner' END,
+            CASE st WHEN 'failed' THEN 'exit status 1' END
+        FROM (SELECT CASE WHEN i % 4 < 3 THEN 'succeeded'
+            ELSE 'failed' END AS st) AS x;
+        COMMIT;
+    END LOOP;
+END
+\$\$;
 EOF
 }
 
@@ -225,6 +262,53 @@ figures=$(state B)
 read -r b_total b_win b_p50 b_p99 <<<"$figures"
 [[ "$explain" == no ]] || explain_plan
 
+# Prints how many times autovacuum has visited runs.
+autovacuums() {
+	sql -At -c "SELECT autovacuum_count FROM pg_stat_user_tables
+	    WHERE relid = 'runs'::regclass"
+}
+
+# await_autovacuum COUNT: waits up to VACUUM_WAIT seconds for autovacuum to
+# have visited runs more than COUNT times; prints the seconds it took, or
+# "none".
+await_autovacuum() {
+	local start=$SECONDS
+
+	while ((SECONDS - start < VACUUM_WAIT)); do
+		if (($(autovacuums) > $1)); then
+			echo $((SECONDS - start))
+			return
+		fi
+		sleep 1
+	done
+	echo none
+}
+
+# State D: a burst of runs written into the window, not vacuumed, read
+# right away; again after VACUUM_WAIT seconds under PostgreSQL's own
+# autovacuum settings; and again once autovacuum has come under those of
+# sql/006_runs_vacuum.sql.  The burst is then deleted, back to state B.
+echo "state D: $BURST runs written into the window, a transaction each"
+sql -c "ALTER TABLE runs RESET (autovacuum_vacuum_insert_scale_factor,
+    autovacuum_vacuum_scale_factor)"
+burst_from=$(sql -At -c "SELECT now()")
+av=$(autovacuums)
+burst "$BURST"
+figures=$(state 'D, just written')
+read -r d_total d_win d0_p50 d0_p99 <<<"$figures"
+echo "  PostgreSQL's autovacuum settings: waiting up to $VACUUM_WAIT s"
+d1_wait=$(await_autovacuum "$av")
+figures=$(state "D, defaults, autovacuum: $d1_wait")
+read -r _ _ d1_p50 d1_p99 <<<"$figures"
+echo "  sql/006_runs_vacuum.sql's settings: waiting up to $VACUUM_WAIT s"
+av=$(autovacuums)
+sql -f "$srcdir/sql/006_runs_vacuum.sql"
+d2_wait=$(await_autovacuum "$av")
+figures=$(state "D, sql/006, autovacuum: $d2_wait")
+read -r _ _ d2_p50 d2_p99 <<<"$figures"
+sql -c "DELETE FROM runs WHERE created_at >= '$burst_from'"
+sql -c 'VACUUM ANALYZE runs'
+
 echo "filling state C: 99000 more runs inside the window"
 in_window 99000
 figures=$(state C)
@@ -237,3 +321,9 @@ compare "history x$((b_total / a_total))" "$a_total" "$b_total" "$a_win" \
     "$b_win" "$a_p50" "$b_p50" "$a_p99" "$b_p99"
 compare "window  x$((c_win / b_win))" "$b_total" "$c_total" "$b_win" \
     "$c_win" "$b_p50" "$c_p50" "$b_p99" "$c_p99"
+printf 'burst of %d runs (%d in the window), just written: p50 %.2f ms, p99 %.2f ms\n' \
+    "$BURST" "$d_win" "$d0_p50" "$d0_p99"
+printf '  with PostgreSQL'"'"'s autovacuum settings, %s s later (autovacuum: %s): p50 %.2f ms (%s)\n' \
+    "$VACUUM_WAIT" "$d1_wait" "$d1_p50" "$(ratio "$d0_p50" "$d1_p50")"
+printf '  with sql/006_runs_vacuum.sql'"'"'s, once autovacuum came (after %s s): p50 %.2f ms (%s)\n' \
+    "$d2_wait" "$d2_p50" "$(ratio "$d0_p50" "$d2_p50")"

@@ -1165,6 +1165,24 @@ START_TEST(test_queued_run_is_notified)
 }
 END_TEST
 
+/*
+ * runs is vacuumed after a small share of it changed, so that the index
+ * reads of its recent rows stay index-only; PostgreSQL's defaults would
+ * wait for a fifth of the table.
+ */
+START_TEST(test_runs_are_vacuumed_after_a_small_share_changed)
+{
+	PGconn	*c = db_conn(schema_db);
+
+	value_is(c, "SELECT array_to_string(ARRAY(SELECT o FROM "
+	    "unnest(reloptions) AS o ORDER BY o), ' ') FROM pg_class "
+	    "WHERE oid = 'runs'::regclass",
+	    "autovacuum_vacuum_insert_scale_factor=0.01 "
+	    "autovacuum_vacuum_scale_factor=0.02");
+	PQfinish(c);
+}
+END_TEST
+
 START_TEST(test_other_tables_check_their_rows)
 {
 	static const struct {
@@ -1269,6 +1287,7 @@ migrate_suite(void)
 	tcase_add_test(tc, test_idempotency_key_is_unique_until_released);
 	tcase_add_test(tc, test_queued_run_is_notified);
 	tcase_add_test(tc, test_other_tables_check_their_rows);
+	tcase_add_test(tc, test_runs_are_vacuumed_after_a_small_share_changed);
 	suite_add_tcase(s, tc);
 	return s;
 }
