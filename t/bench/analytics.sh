@@ -18,9 +18,10 @@
 #   C. 1 099 000 runs: 100 000 inside the window.
 #
 # Between B and C, state D: 30 000 runs written into the window one
-# transaction each, as the service writes them, and not vacuumed, measured right away, after VACUUM_WAIT seconds with
-# PostgreSQL's own autovacuum settings for runs, and once autovacuum has
-# visited runs with those of sql/006_runs_vacuum.sql; then deleted.
+# transaction each, as the service writes them, and not vacuumed;
+# measured right away, after VACUUM_WAIT seconds with PostgreSQL's own
+# autovacuum settings for runs, and once autovacuum has visited runs with
+# those of sql/006_runs_vacuum.sql; then deleted.
 #
 # A to B grows the history a hundredfold and keeps the window's volume:
 # the latency should stay put.  B to C grows the window a hundredfold:
@@ -295,17 +296,17 @@ burst_from=$(sql -At -c "SELECT now()")
 av=$(autovacuums)
 burst "$BURST"
 figures=$(state 'D, just written')
-read -r d_total d_win d0_p50 d0_p99 <<<"$figures"
+read -r _ d_win d0_p50 d0_p99 <<<"$figures"
 echo "  PostgreSQL's autovacuum settings: waiting up to $VACUUM_WAIT s"
 d1_wait=$(await_autovacuum "$av")
 figures=$(state "D, defaults, autovacuum: $d1_wait")
-read -r _ _ d1_p50 d1_p99 <<<"$figures"
+read -r _ _ d1_p50 _ <<<"$figures"
 echo "  sql/006_runs_vacuum.sql's settings: waiting up to $VACUUM_WAIT s"
 av=$(autovacuums)
 sql -f "$srcdir/sql/006_runs_vacuum.sql"
 d2_wait=$(await_autovacuum "$av")
 figures=$(state "D, sql/006, autovacuum: $d2_wait")
-read -r _ _ d2_p50 d2_p99 <<<"$figures"
+read -r _ _ d2_p50 _ <<<"$figures"
 sql -c "DELETE FROM runs WHERE created_at >= '$burst_from'"
 sql -c 'VACUUM ANALYZE runs'
 
